@@ -1,0 +1,140 @@
+/**
+ * HPACK decoder (RFC 7541) over hpack.js's bit reader, Huffman code and table. It enforces
+ * SETTINGS_MAX_HEADER_LIST_SIZE while decoding (name + value + 32 per field, RFC 9113 §6.5.2):
+ * past the limit no further field is materialized, but the rest of the block is still processed
+ * so that the dynamic table stays in step with the peer's encoder (RFC 9113 §10.5.1), and then
+ * a stream error is raised. Every malformed block is a COMPRESSION_ERROR connection error.
+ */
+import hpack from 'hpack.js';
+import { DEFAULT_HEADER_TABLE_SIZE, DEFAULT_MAX_HEADER_LIST_SIZE, ErrorCode } from '../constants.js';
+import { ConnectionError, StreamError } from '../errors.js';
+import type { HeaderField } from './types.js';
+
+/** Options of {@link HpackDecoder}. */
+export interface HpackDecoderOptions {
+  /** Our SETTINGS_HEADER_TABLE_SIZE: the largest table the peer may use. Default 4096. */
+  maxTableSize?: number;
+  /** Our SETTINGS_MAX_HEADER_LIST_SIZE. Default 65536. */
+  maxHeaderListSize?: number;
+}
+
+type Table = ReturnType<typeof hpack.table.create>;
+type BitReader = ReturnType<typeof hpack.decoder.create>;
+
+function str(s: Buffer | number[]): string {
+  if (!Array.isArray(s)) return s.toString('latin1');
+  let out = '';
+  for (let i = 0; i < s.length; i += 4096) out += String.fromCharCode.apply(null, s.slice(i, i + 4096));
+  return out;
+}
+
+/** Decoding side of one connection's HPACK context. */
+export class HpackDecoder {
+  /** Our SETTINGS_MAX_HEADER_LIST_SIZE; a block decoding to more is refused. */
+  maxHeaderListSize: number;
+  private readonly table: Table;
+  private reader: BitReader;
+  /** Set when our limit fell below the table's size: the next block must start with an update. */
+  private updateRequired: boolean;
+
+  constructor(options: HpackDecoderOptions = {}) {
+    const size = options.maxTableSize ?? DEFAULT_HEADER_TABLE_SIZE;
+    // hpack.js defect 1: its `{table: {size}}` option is ignored; `maxSize` is what it reads.
+    this.table = hpack.table.create({ maxSize: size });
+    this.reader = hpack.decoder.create();
+    this.maxHeaderListSize = options.maxHeaderListSize ?? DEFAULT_MAX_HEADER_LIST_SIZE;
+    this.updateRequired = false;
+  }
+
+  /** Octets held by the dynamic table, by the RFC 7541 §4.1 measure. */
+  get tableSize(): number {
+    return this.table.size;
+  }
+
+  /** The table's current maximum size (the last size update the peer sent). */
+  get tableMaxSize(): number {
+    return this.table.maxSize;
+  }
+
+  /**
+   * Sets the limit our SETTINGS_HEADER_TABLE_SIZE puts on the peer's table. If it is below the
+   * size the peer's table has now, the peer's next block must start with a size update.
+   */
+  setMaxTableSize(size: number): void {
+    this.table.protocolMaxSize = size;
+    if (this.table.maxSize > size) this.updateRequired = true;
+  }
+
+  /**
+   * Decodes one complete header block.
+   * @param streamId the stream the block belongs to, used for the header-list-size stream error.
+   * @throws ConnectionError COMPRESSION_ERROR for a malformed block (RFC 9113 §4.3).
+   * @throws StreamError ENHANCE_YOUR_CALM when the list exceeds `maxHeaderListSize`; the table
+   *   has still been updated by the whole block.
+   */
+  decode(block: Uint8Array, streamId = 0): HeaderField[] {
+    const out: HeaderField[] = [];
+    let listSize = 0;
+    let oversized = false;
+    const table = this.table;
+    const r = this.reader;
+    try {
+      r.push(block);
+      let first = true;
+      while (!r.isEmpty()) {
+        let name: string;
+        let value: string;
+        let sensitive = false;
+        if (r.decodeBit()) {
+          // 1xxxxxxx: indexed field (RFC 7541 §6.1)
+          const e = table.lookup(r.decodeInt());
+          name = e.name;
+          value = e.value;
+        } else {
+          const incremental = r.decodeBit() === 1;
+          if (!incremental) {
+            if (r.decodeBit()) {
+              // 001xxxxx: dynamic table size update (RFC 7541 §6.3)
+              // > This dynamic table size update MUST occur at the beginning of a field block.
+              // > ... MUST be treated as a decoding error.   RFC 7541 §4.2 (hpack.js defect 6)
+              if (!first) throw new Error('table size update after the first field');
+              const size = r.decodeInt();
+              // > The new maximum size MUST be lower than or equal to the limit determined by the
+              // > protocol using HPACK. A value that exceeds this limit MUST be treated as a
+              // > decoding error.   RFC 7541 §6.3
+              if (size > table.protocolMaxSize) throw new Error(`table size update ${size} above ${table.protocolMaxSize}`);
+              table.updateSize(size);
+              this.updateRequired = false;
+              continue;
+            }
+            sensitive = r.decodeBit() === 1; // 0001xxxx never indexed, 0000xxxx without indexing
+          }
+          const index = r.decodeInt();
+          name = index === 0 ? str(r.decodeStr()) : table.lookup(index).name;
+          value = str(r.decodeStr());
+          if (incremental) table.add(name, value, name.length, value.length);
+        }
+        if (first) {
+          if (this.updateRequired) throw new Error('missing dynamic table size update after a SETTINGS change');
+          first = false;
+        }
+        listSize += name.length + value.length + 32;
+        if (listSize > this.maxHeaderListSize) oversized = true;
+        if (!oversized) out.push(sensitive ? [name, value, true] : [name, value]);
+      }
+      if (first && this.updateRequired) throw new Error('missing dynamic table size update after a SETTINGS change');
+    } catch (e) {
+      // hpack.js throws plain Errors (and TypeErrors on truncated integers, defect 8); all of
+      // them mean the block is undecodable and the shared context is lost.
+      this.reader = hpack.decoder.create();
+      // > A decoding error in a field block MUST be treated as a connection error
+      // > (Section 5.4.1) of type COMPRESSION_ERROR.   RFC 9113 §4.3
+      throw new ConnectionError(ErrorCode.COMPRESSION_ERROR, `HPACK: ${(e as Error).message}`);
+    }
+    if (oversized) {
+      throw new StreamError(streamId, ErrorCode.ENHANCE_YOUR_CALM,
+        `header list of ${listSize} octets exceeds SETTINGS_MAX_HEADER_LIST_SIZE ${this.maxHeaderListSize}`);
+    }
+    return out;
+  }
+}
