@@ -21,8 +21,9 @@ import type { Frame, HeadersFrame, KnownFrame, PushPromiseFrame, UnknownFrame } 
 import { encodeWindowUpdate } from './window-update.js';
 
 /** Options of the header-block frames, as given to {@link encodeHeaders}. */
-export type HeadersInit = Pick<HeadersFrame, 'streamId' | 'headerBlock' | 'endStream' | 'padLength' | 'priority'>;
-export type PushPromiseInit = Pick<PushPromiseFrame, 'streamId' | 'promisedStreamId' | 'headerBlock' | 'padLength'>;
+/** `endHeaders: false` leaves the block open: the caller sends the CONTINUATION frames itself. */
+export type HeadersInit = Pick<HeadersFrame, 'streamId' | 'headerBlock' | 'endStream' | 'padLength' | 'priority'> & { endHeaders?: boolean };
+export type PushPromiseInit = Pick<PushPromiseFrame, 'streamId' | 'promisedStreamId' | 'headerBlock' | 'padLength'> & { endHeaders?: boolean };
 
 /** HEADERS (+ CONTINUATION) carrying one whole header block. */
 export function encodeHeaders(sink: FrameSink, f: HeadersInit, maxFrameSize: number = MIN_MAX_FRAME_SIZE): void {
@@ -31,7 +32,7 @@ export function encodeHeaders(sink: FrameSink, f: HeadersInit, maxFrameSize: num
   const fixed = (padded ? 1 : 0) + (f.priority ? 5 : 0);
   const first = Math.min(f.headerBlock.length, maxFrameSize - fixed - pad);
   if (first < 0) throw new UsageError(`padding ${pad} does not fit in a ${maxFrameSize}-octet frame`);
-  const done = first === f.headerBlock.length;
+  const done = first === f.headerBlock.length && f.endHeaders !== false;
   const flags = (f.endStream ? Flag.END_STREAM : 0) | (done ? Flag.END_HEADERS : 0) |
     (padded ? Flag.PADDED : 0) | (f.priority ? Flag.PRIORITY : 0);
   const b = allocFrame(sink, fixed + first, FrameType.HEADERS, flags, f.streamId, fixed + first + pad);
@@ -43,7 +44,7 @@ export function encodeHeaders(sink: FrameSink, f: HeadersInit, maxFrameSize: num
   }
   b.set(f.headerBlock.subarray(0, first), o);
   if (pad > 0) sink.push(ZEROS.subarray(0, pad));
-  continuations(sink, f.streamId, f.headerBlock, first, maxFrameSize);
+  continuations(sink, f.streamId, f.headerBlock, first, maxFrameSize, f.endHeaders !== false);
 }
 
 /** PUSH_PROMISE (+ CONTINUATION). */
@@ -53,7 +54,7 @@ export function encodePushPromise(sink: FrameSink, f: PushPromiseInit, maxFrameS
   const fixed = (padded ? 1 : 0) + 4;
   const first = Math.min(f.headerBlock.length, maxFrameSize - fixed - pad);
   if (first < 0) throw new UsageError(`padding ${pad} does not fit in a ${maxFrameSize}-octet frame`);
-  const done = first === f.headerBlock.length;
+  const done = first === f.headerBlock.length && f.endHeaders !== false;
   const flags = (done ? Flag.END_HEADERS : 0) | (padded ? Flag.PADDED : 0);
   const b = allocFrame(sink, fixed + first, FrameType.PUSH_PROMISE, flags, f.streamId, fixed + first + pad);
   let o = 9;
@@ -61,14 +62,14 @@ export function encodePushPromise(sink: FrameSink, f: PushPromiseInit, maxFrameS
   writeU32(b, o, f.promisedStreamId & 0x7fffffff);
   b.set(f.headerBlock.subarray(0, first), o + 4);
   if (pad > 0) sink.push(ZEROS.subarray(0, pad));
-  continuations(sink, f.streamId, f.headerBlock, first, maxFrameSize);
+  continuations(sink, f.streamId, f.headerBlock, first, maxFrameSize, f.endHeaders !== false);
 }
 
-function continuations(sink: FrameSink, streamId: number, block: Uint8Array, from: number, maxFrameSize: number): void {
+function continuations(sink: FrameSink, streamId: number, block: Uint8Array, from: number, maxFrameSize: number, end: boolean): void {
   let o = from;
   while (o < block.length) {
     const n = Math.min(maxFrameSize, block.length - o);
-    const last = o + n === block.length;
+    const last = o + n === block.length && end;
     allocFrame(sink, 0, FrameType.CONTINUATION, last ? Flag.END_HEADERS : 0, streamId, n);
     sink.push(block.subarray(o, o + n));
     o += n;

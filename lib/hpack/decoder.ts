@@ -51,6 +51,11 @@ export class HpackDecoder {
     return this.table.size;
   }
 
+  /** The dynamic table's entries, newest first (RFC 7541 §2.3.2 index order). */
+  dynamicEntries(): HeaderField[] {
+    return this.table.dynamic.map((e): HeaderField => [e.name, e.value]).reverse();
+  }
+
   /** The table's current maximum size (the last size update the peer sent). */
   get tableMaxSize(): number {
     return this.table.maxSize;

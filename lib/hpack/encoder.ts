@@ -79,6 +79,11 @@ export class HpackEncoder {
     return this.table.size;
   }
 
+  /** The dynamic table's entries, newest first (RFC 7541 §2.3.2 index order). */
+  dynamicEntries(): Array<readonly [string, string]> {
+    return this.table.dynamic.map((e) => [e.name, e.value] as const).reverse();
+  }
+
   /** Number of entries in the dynamic table. */
   get tableEntries(): number {
     return this.table.dynamic.length;
