@@ -7,7 +7,7 @@
  */
 import hpack from 'hpack.js';
 import { DEFAULT_HEADER_TABLE_SIZE, DEFAULT_MAX_HEADER_LIST_SIZE, ErrorCode } from '../constants.js';
-import { ConnectionError, StreamError } from '../errors.js';
+import { ConnectionError, StreamError, UsageError } from '../errors.js';
 import type { HeaderField } from './types.js';
 
 /** Options of {@link HpackDecoder}. */
@@ -66,6 +66,7 @@ export class HpackDecoder {
    * size the peer's table has now, the peer's next block must start with a size update.
    */
   setMaxTableSize(size: number): void {
+    if (!Number.isInteger(size) || size < 0 || size > 0xffffffff) throw new UsageError(`table size ${size} is not a 32-bit unsigned integer`);
     this.table.protocolMaxSize = size;
     if (this.table.maxSize > size) this.updateRequired = true;
   }

@@ -8,6 +8,7 @@
 import hpack from 'hpack.js';
 import { DEFAULT_HEADER_TABLE_SIZE } from '../constants.js';
 import { concat, toByteString } from '../bytes.js';
+import { UsageError } from '../errors.js';
 import { STATIC_INDEX, STATIC_LENGTH } from './static.js';
 import type { HeaderInput } from './types.js';
 
@@ -65,13 +66,16 @@ export class HpackEncoder {
   constructor(options: HpackEncoderOptions = {}) {
     this.cap = options.maxTableSize ?? DEFAULT_HEADER_TABLE_SIZE;
     this.huffman = options.huffman ?? 'auto';
-    // Until the peer's SETTINGS arrive, the RFC default of 4096 is the limit (RFC 9113 §6.5.2).
-    this.table = hpack.table.create({ maxSize: Math.min(this.cap, DEFAULT_HEADER_TABLE_SIZE) });
+    // Until the peer's SETTINGS arrive, the RFC default of 4096 is the limit (RFC 9113 §6.5.2),
+    // and the peer's decoder starts with a table of that size: a smaller cap must be announced
+    // in the first block, or the two tables would evict differently.
+    const initial = Math.min(this.cap, DEFAULT_HEADER_TABLE_SIZE);
+    this.table = hpack.table.create({ maxSize: initial });
     this.exact = new Map();
     this.names = new Map();
     this.inserted = 0;
-    this.pendingMin = -1;
-    this.pendingFinal = -1;
+    this.pendingMin = initial < DEFAULT_HEADER_TABLE_SIZE ? initial : -1;
+    this.pendingFinal = this.pendingMin;
   }
 
   /** Octets held by the dynamic table (RFC 7541 §4.1 measure). */
@@ -95,6 +99,7 @@ export class HpackEncoder {
    * block; a shrink followed by growth before that block sends both (RFC 7541 §4.2).
    */
   setMaxTableSize(peerLimit: number): void {
+    if (!Number.isInteger(peerLimit) || peerLimit < 0 || peerLimit > 0xffffffff) throw new UsageError(`table size ${peerLimit} is not a 32-bit unsigned integer`);
     const size = Math.min(peerLimit, this.cap);
     if (size === this.table.maxSize && this.pendingFinal < 0) return;
     this.pendingMin = this.pendingMin < 0 ? Math.min(size, this.table.maxSize) : Math.min(this.pendingMin, size);
