@@ -4,10 +4,12 @@
 import { spawnSync } from 'node:child_process';
 import { readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 
 const require = createRequire(import.meta.url);
-const tsc = require.resolve('@typescript/native/bin/tsc');
-const jest = require.resolve('jest/bin/jest');
+const pkgDir = (name) => dirname(require.resolve(`${name}/package.json`));
+const tsc = join(pkgDir('@typescript/native'), 'bin', 'tsc');
+const jest = join(pkgDir('jest'), 'bin', 'jest.js');
 const args = process.argv.slice(2);
 
 if (!args.includes('--no-typecheck')) {

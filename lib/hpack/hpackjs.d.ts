@@ -32,6 +32,9 @@ declare module 'hpack.js' {
     encoder: { create(): BitWriter };
     huffman: { encode: ReadonlyArray<readonly [bits: number, code: number]> };
     'static-table': { table: readonly TableEntry[] };
+    /** The stream (Duplex) API, used only by tests and benches as a baseline. */
+    compressor: { create(options: unknown): unknown };
+    decompressor: { create(options: unknown): unknown };
   };
   export = hpack;
 }

@@ -1,0 +1,21 @@
+/**
+ * `npm run bench`: runs every bench group and prints one markdown table. Ratios compare cases
+ * with a baseline measured in the same run (machines are noisy; absolute numbers are not).
+ * Usage: node dist-bench/bench/run.js [group...]   (groups: frame, hpack)
+ */
+import { frameBench } from './frame.js';
+import { hpackBench } from './hpack.js';
+import { type Row, table } from './util.js';
+
+const GROUPS: Record<string, () => Promise<Row[]>> = { frame: frameBench, hpack: hpackBench };
+
+const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));
+const names = wanted.length > 0 ? wanted : Object.keys(GROUPS);
+const rows: Row[] = [];
+for (const n of names) {
+  const g = GROUPS[n];
+  if (!g) throw new Error(`unknown bench group ${n}; known: ${Object.keys(GROUPS).join(', ')}`);
+  rows.push(...(await g()));
+}
+console.log(`\nnode ${process.version}, ${new Date().toISOString()}\n`);
+console.log(table(rows));
