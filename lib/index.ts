@@ -6,3 +6,4 @@ export * from './constants.js';
 export * from './errors.js';
 export * from './frame/index.js';
 export * from './hpack/index.js';
+export * from './priority/index.js';
