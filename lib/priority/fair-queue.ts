@@ -5,6 +5,11 @@
  * tag S ≤ V; among eligible children the smallest finish tag F = S + L·K/w is served. Eligibility
  * is what keeps a heavy child from running ahead of its fluid share (SFQ alone can lag by n frames).
  *
+ * A finish tag needs the length of the member's next packet. When the caller gives it
+ * (`nextLen`, see PriorityTree.setNextLength) the schedule is exact WF2Q+; otherwise the largest
+ * service charged so far in this queue stands in (exact when frames are full-size, and for unit
+ * picks).
+ *
  * All tags are integers scaled by K with carried remainders, so a child of weight w advances
  * exactly K per w units of service: long-run shares are exact and nothing drifts. V is rebased
  * when it nears 2^50, so numbers stay far below 2^53.
@@ -27,8 +32,8 @@ export interface Member {
   S: number;
   /** Remainder carried by the tag arithmetic, in units of 1/weight. */
   rem: number;
-  /** Length of the last service, used to estimate the next finish tag. */
-  lastLen: number;
+  /** Length of the member's next service when the caller knows it (0: unknown, use the quantum). */
+  nextLen: number;
   /** Activation sequence number: the tie-break, so that equal tags are served in a fixed order. */
   seq: number;
   /** Bumped whenever the member's heap entry becomes stale. */
@@ -49,16 +54,22 @@ interface Entry {
 }
 
 const byFinish = (a: Entry, b: Entry): number => a.f - b.f || a.seq - b.seq;
-const byStart = (a: Entry, b: Entry): number => a.s - b.s || a.seq - b.seq;
+const byStart = (a: Entry, b: Entry): number => a.s - b.s || a.f - b.f || a.seq - b.seq;
+
+/**
+ * `wf2q+`: serve the eligible member (S ≤ V) with the smallest finish tag; every member stays
+ * within one packet of its fluid share. `sfq` (start-time fair queueing, as python priority and
+ * nghttp2): serve the smallest start tag (ties: finish tag), V = the start tag in service; the
+ * pairwise interval bound |ΔB_i/w_i − ΔB_j/w_j| ≤ L/w_i + L/w_j holds exactly, but a heavy member
+ * can trail its fluid share by one packet per sibling.
+ */
+export type Discipline = 'wf2q+' | 'sfq';
 
 let sequence = 0;
 
-/** Finish tag estimate for a member starting at `s`. */
-function finish(m: Member, s: number): number {
-  return s + Math.floor((m.lastLen * K) / m.weight);
-}
 
 export class FairQueue {
+  private readonly sfq: boolean;
   /** Virtual time. */
   V: number;
   private vrem: number;
@@ -68,16 +79,24 @@ export class FairQueue {
   live: number;
   /** Bumped on every rebase: tags of members from an older epoch are void. */
   epoch: number;
+  /**
+   * Largest service charged so far: each member's next packet is assumed to be this long when
+   * its finish tag is computed, so frames of the usual full size give exact WF2Q+, and unit
+   * picks give exact WF2Q+ with unit packets.
+   */
+  private quantum: number;
   private stale: number;
   private readonly eligible: Heap<Entry>;
   private readonly pending: Heap<Entry>;
 
-  constructor() {
+  constructor(discipline: Discipline = 'wf2q+') {
+    this.sfq = discipline === 'sfq';
     this.V = 0;
     this.vrem = 0;
     this.activeWeight = 0;
     this.live = 0;
     this.epoch = 0;
+    this.quantum = 1;
     this.stale = 0;
     this.eligible = new Heap<Entry>(byFinish);
     this.pending = new Heap<Entry>(byStart);
@@ -132,6 +151,12 @@ export class FairQueue {
   /** The member to serve next, or null when none is queued. */
   select(): Member | null {
     if (this.live === 0) return null;
+    if (this.sfq) {
+      const p = this.liveTop(this.pending);
+      if (p === undefined) return null;
+      if (p.s > this.V) this.V = p.s; // SFQ: V is the start tag of the packet in service
+      return p.m;
+    }
     this.promote();
     let top = this.liveTop(this.eligible);
     if (top === undefined) {
@@ -155,7 +180,7 @@ export class FairQueue {
       m.S = this.V;
       m.rem = 0;
     }
-    if (this.activeWeight > 0) {
+    if (this.activeWeight > 0 && !this.sfq) {
       const num = len * K + this.vrem;
       this.V += Math.floor(num / this.activeWeight);
       this.vrem = num % this.activeWeight;
@@ -163,23 +188,42 @@ export class FairQueue {
     const num = len * K + m.rem;
     m.S += Math.floor(num / m.weight);
     m.rem = num % m.weight;
-    m.lastLen = len > 0 ? len : 1;
+    const regrade = len > this.quantum;
+    if (regrade) {
+      // a power of two: exact for the usual 16384-octet frames, and at most ~24 growths ever
+      while (this.quantum < len) this.quantum *= 2;
+    }
     if (m.queued) {
       const top = this.eligible.peek();
       m.gen++;
-      if (top !== undefined && top.m === m && top.gen === m.gen - 1) {
-        this.eligible.pop();
+      const heap = this.sfq ? this.pending : this.eligible;
+      const head = this.sfq ? this.pending.peek() : top;
+      if (head !== undefined && head.m === m && head.gen === m.gen - 1) {
+        heap.pop();
       } else {
         this.stale++;
       }
       this.push(m);
     }
-    if (this.V > REBASE_AT) this.rebase();
+    if (this.V > REBASE_AT || regrade) this.rebase(this.V > REBASE_AT ? this.V : 0);
+  }
+
+  /** Finish tag of a member's next packet starting at `s`. */
+  private finish(m: Member, s: number): number {
+    return s + Math.floor(((m.nextLen > 0 ? m.nextLen : this.quantum) * K) / m.weight);
+  }
+
+  /** The member's next service length changed: its finish tag is recomputed. */
+  rehint(m: Member): void {
+    if (!m.queued) return;
+    m.gen++;
+    this.stale++;
+    this.push(m);
   }
 
   private push(m: Member): void {
-    const e: Entry = { m, gen: m.gen, s: m.S, f: finish(m, m.S), seq: m.seq };
-    if (e.s <= this.V) this.eligible.push(e);
+    const e: Entry = { m, gen: m.gen, s: m.S, f: this.finish(m, m.S), seq: m.seq };
+    if (e.s <= this.V && !this.sfq) this.eligible.push(e);
     else this.pending.push(e);
   }
 
@@ -211,8 +255,8 @@ export class FairQueue {
 
   private compact(): void {
     const live = this.live_entries();
-    this.eligible.init(live.filter((e) => e.s <= this.V));
-    this.pending.init(live.filter((e) => e.s > this.V));
+    this.eligible.init(live.filter((e) => e.s <= this.V && !this.sfq));
+    this.pending.init(live.filter((e) => e.s > this.V || this.sfq));
     this.stale = 0;
   }
 
@@ -222,21 +266,25 @@ export class FairQueue {
     this.stale = 0;
   }
 
-  /** Subtracts V from every tag so that numbers stay exact; tags of inactive members are voided. */
-  private rebase(): void {
-    const base = this.V;
+  /**
+   * Rebuilds both heaps with fresh finish tags, subtracting `base` from every tag so that numbers
+   * stay exact (tags of inactive members are then voided by the new epoch).
+   */
+  private rebase(base: number): void {
     const live = this.live_entries();
-    this.V = 0;
-    this.epoch++;
+    if (base !== 0) {
+      this.V -= base;
+      this.epoch++;
+    }
     const rebased: Entry[] = [];
     for (const e of live) {
       const m = e.m;
       m.S -= base;
       m.ownerEpoch = this.epoch;
-      rebased.push({ m, gen: m.gen, s: m.S, f: finish(m, m.S), seq: m.seq });
+      rebased.push({ m, gen: m.gen, s: m.S, f: this.finish(m, m.S), seq: m.seq });
     }
-    this.eligible.init(rebased.filter((e) => e.s <= 0));
-    this.pending.init(rebased.filter((e) => e.s > 0));
+    this.eligible.init(rebased.filter((e) => e.s <= this.V && !this.sfq));
+    this.pending.init(rebased.filter((e) => e.s > this.V || this.sfq));
     this.stale = 0;
   }
 }

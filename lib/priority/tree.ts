@@ -21,7 +21,9 @@ import {
   BadWeightError, DuplicateStreamError, InvalidStreamIdError, PriorityError, PseudoStreamError, SelfDependencyError,
   TooManyStreamsError, UnknownStreamError,
 } from './errors.js';
-import { FairQueue, type Member } from './fair-queue.js';
+import { type Discipline, FairQueue, type Member } from './fair-queue.js';
+
+export type { Discipline } from './fair-queue.js';
 
 /** Priority fields as given to the tree; omitted ones take RFC 7540 §5.3.5 defaults. */
 export interface PriorityInput {
@@ -56,6 +58,12 @@ export interface PriorityTreeOptions {
   maxClosed?: number;
   /** Idle placeholders created by dependencies on streams not yet open. Default 100. */
   maxIdle?: number;
+  /**
+   * Fair-queuing discipline of every node: `'wf2q+'` (default; each stream within one frame of
+   * its ideal fluid share) or `'sfq'` (start-time fair queueing: the tightest pairwise interval
+   * bound, as python priority and nghttp2).
+   */
+  discipline?: Discipline;
 }
 
 const OPEN = 0;
@@ -69,7 +77,7 @@ class TreeNode implements Member {
   weight: number;
   S: number;
   rem: number;
-  lastLen: number;
+  nextLen: number;
   seq: number;
   gen: number;
   owner: FairQueue | null;
@@ -91,7 +99,7 @@ class TreeNode implements Member {
     this.weight = weight;
     this.S = 0;
     this.rem = 0;
-    this.lastLen = 1;
+    this.nextLen = 0;
     this.seq = 0;
     this.gen = 0;
     this.owner = null;
@@ -139,6 +147,7 @@ export class PriorityTree {
   readonly maxStreams: number;
   readonly maxClosed: number;
   readonly maxIdle: number;
+  readonly discipline: Discipline;
   private readonly root: TreeNode;
   private readonly nodes: Map<number, TreeNode>;
   /** Retained closed and idle nodes, oldest first (Map iteration order is insertion order). */
@@ -152,6 +161,8 @@ export class PriorityTree {
     this.maxStreams = options.maxStreams ?? 1000;
     this.maxClosed = options.maxClosed ?? 100;
     this.maxIdle = options.maxIdle ?? 100;
+    this.discipline = options.discipline ?? 'wf2q+';
+    if (this.discipline !== 'wf2q+' && this.discipline !== 'sfq') throw new PriorityError(`unknown discipline ${String(this.discipline)}`);
     for (const [k, v] of Object.entries({ maxStreams: this.maxStreams, maxClosed: this.maxClosed, maxIdle: this.maxIdle })) {
       if (!Number.isInteger(v) || v < 0) throw new PriorityError(`${k} must be a non-negative integer`);
     }
@@ -195,7 +206,6 @@ export class PriorityTree {
     const existing = this.nodes.get(id);
     if (existing !== undefined && existing.kind !== IDLE) throw new DuplicateStreamError(`stream ${id} is already in the tree`);
     if (this.open >= this.maxStreams) throw new TooManyStreamsError(`more than ${this.maxStreams} open streams`);
-    this.noteSeen(id);
     this.open++;
     const blocked = options?.blocked === true;
     if (existing !== undefined) {
@@ -208,7 +218,9 @@ export class PriorityTree {
     }
     const node = new TreeNode(id, f.weight, OPEN, blocked);
     this.nodes.set(id, node);
+    // the dependency is judged before this id counts as seen (a lower unseen id is idle, not gone)
     this.place(node, f);
+    this.noteSeen(id);
   }
 
   /**
@@ -239,9 +251,9 @@ export class PriorityTree {
       return;
     }
     if (this.maxIdle === 0) return;
-    this.noteSeen(id);
     const placeholder = this.addIdle(id);
     this.place(placeholder, f);
+    this.noteSeen(id);
   }
 
   /**
@@ -307,8 +319,23 @@ export class PriorityTree {
     if (node === undefined) throw new UnknownStreamError(`stream ${id} is not in the tree`);
     for (let n: TreeNode = node; n.parent !== null; n = n.parent) {
       const p = n.parent;
-      (p.queue ??= new FairQueue()).charge(n, amount);
+      (p.queue ??= new FairQueue(this.discipline)).charge(n, amount);
     }
+  }
+
+  /**
+   * Tells the scheduler how many bytes stream `id` will send when it is next picked (its next
+   * frame: min(queued, stream window, frame size)). With these hints the schedule is exact WF2Q+
+   * for any frame sizes; without them the largest frame charged so far stands in. 0 clears it.
+   */
+  setNextLength(id: number, bytes: number): void {
+    checkId(id);
+    if (!Number.isInteger(bytes) || bytes < 0) throw new PriorityError(`length ${bytes} is not a non-negative integer`);
+    const node = this.nodes.get(id);
+    if (node === undefined) throw new UnknownStreamError(`stream ${id} is not in the tree`);
+    if (node.nextLen === bytes) return;
+    node.nextLen = bytes;
+    if (node.queued) node.parent!.queue!.rehint(node);
   }
 
   /** Picks the next stream and charges it one slot; `null` when no stream is schedulable. */
@@ -334,6 +361,60 @@ export class PriorityTree {
   /** Ids of every node besides the root, in no particular order. */
   ids(): number[] {
     return [...this.nodes.keys()];
+  }
+
+  /**
+   * Checks every structural invariant (for tests and debugging): each node is in its parent's
+   * child list exactly once and the parent chain reaches the root; child counts and weight sums
+   * match; a node is in its parent's queue exactly when its subtree has something schedulable,
+   * and each queue's totals match its members. Returns the violations found (none: `[]`).
+   */
+  validate(): string[] {
+    const problems: string[] = [];
+    const all = [this.root, ...this.nodes.values()];
+    for (const n of all) {
+      let count = 0;
+      let weight = 0;
+      let queued = 0;
+      let queuedWeight = 0;
+      for (let c = n.firstChild; c !== null; c = c.next) {
+        if (c.parent !== n) problems.push(`${c.id} is in ${n.id}'s children but its parent is ${c.parent?.id}`);
+        if (this.nodes.get(c.id) !== c) problems.push(`${c.id} is linked but not indexed`);
+        count++;
+        weight += c.weight;
+        if (c.queued) {
+          queued++;
+          queuedWeight += c.weight;
+        }
+        if (count > all.length) {
+          problems.push(`${n.id}'s child list has a cycle`);
+          break;
+        }
+      }
+      if (count !== n.childCount) problems.push(`${n.id}: childCount ${n.childCount}, counted ${count}`);
+      if (weight !== n.childWeight) problems.push(`${n.id}: childWeight ${n.childWeight}, summed ${weight}`);
+      const live = n.queue?.live ?? 0;
+      if (live !== queued || (n.queue?.activeWeight ?? 0) !== queuedWeight) {
+        problems.push(`${n.id}: queue holds ${live} (w ${n.queue?.activeWeight}), children queued ${queued} (w ${queuedWeight})`);
+      }
+      if (n !== this.root) {
+        let steps = 0;
+        for (let a: TreeNode | null = n; a !== this.root; a = a.parent) {
+          if (a === null || ++steps > all.length) {
+            problems.push(`${n.id} does not reach the root`);
+            break;
+          }
+        }
+        const active = (n.kind === OPEN && !n.blocked) || live > 0;
+        if (active !== n.queued) problems.push(`${n.id}: active ${active} but queued ${n.queued}`);
+        if (n.weight < 1 || n.weight > 256 || !Number.isInteger(n.weight)) problems.push(`${n.id}: weight ${n.weight}`);
+      }
+    }
+    let open = 0;
+    for (const n of this.nodes.values()) if (n.kind === OPEN) open++;
+    if (open !== this.open) problems.push(`open count ${this.open}, counted ${open}`);
+    if (this.closed.size > this.maxClosed) problems.push(`${this.closed.size} closed nodes retained`);
+    return problems;
   }
 
   private openNode(id: number): TreeNode {
@@ -483,7 +564,7 @@ export class PriorityTree {
     for (let n: TreeNode = x; n.parent !== null; n = n.parent) {
       const active = (n.kind === OPEN && !n.blocked) || (n.queue !== null && n.queue.live > 0);
       if (active === n.queued) return;
-      const q = (n.parent.queue ??= new FairQueue());
+      const q = (n.parent.queue ??= new FairQueue(this.discipline));
       if (active) q.enqueue(n);
       else q.dequeue(n);
     }
