@@ -1,13 +1,14 @@
 /**
  * `npm run bench`: runs every bench group and prints one markdown table. Ratios compare cases
  * with a baseline measured in the same run (machines are noisy; absolute numbers are not).
- * Usage: node dist-bench/bench/run.js [group...]   (groups: frame, hpack)
+ * Usage: node dist-bench/bench/run.js [group...]   (groups: frame, hpack, scheduler)
  */
 import { frameBench } from './frame.js';
 import { hpackBench } from './hpack.js';
+import { schedulerBench, schedulerSummary } from './scheduler.js';
 import { type Row, table } from './util.js';
 
-const GROUPS: Record<string, () => Promise<Row[]>> = { frame: frameBench, hpack: hpackBench };
+const GROUPS: Record<string, () => Promise<Row[]>> = { frame: frameBench, hpack: hpackBench, scheduler: schedulerBench };
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));
 const names = wanted.length > 0 ? wanted : Object.keys(GROUPS);
@@ -19,3 +20,4 @@ for (const n of names) {
 }
 console.log(`\nnode ${process.version}, ${new Date().toISOString()}\n`);
 console.log(table(rows));
+if (names.includes('scheduler')) console.log(`\n${schedulerSummary(rows)}`);

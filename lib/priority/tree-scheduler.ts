@@ -30,7 +30,9 @@ export class TreeScheduler implements SendScheduler {
     return signal;
   }
 
+  /** @throws TooManyStreamsError past the tree's `maxStreams` (keep it ≥ our MAX_CONCURRENT_STREAMS). */
   add(streamId: number, signal?: PrioritySignal): void {
+    if (this.tree.has(streamId)) return;
     this.tree.insertStream(streamId, this.fields(signal), { blocked: true });
   }
 
@@ -70,7 +72,12 @@ export class TreeScheduler implements SendScheduler {
   }
 
   charge(streamId: number, bytes: number): void {
-    if (this.tree.nodeInfo(streamId) !== undefined) this.tree.charge(streamId, bytes);
+    try {
+      this.tree.charge(streamId, bytes);
+    } catch (e) {
+      // a stream the tree no longer holds: nothing to account
+      if (!(e instanceof PriorityError)) throw e;
+    }
   }
 }
 

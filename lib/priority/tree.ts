@@ -76,12 +76,15 @@ class TreeNode implements Member {
   readonly id: number;
   weight: number;
   S: number;
+  F: number;
   rem: number;
   nextLen: number;
   seq: number;
-  gen: number;
+  slot: number;
+  where: number;
   owner: FairQueue | null;
   ownerEpoch: number;
+  /** True while the node is in its parent's queue (its subtree has something schedulable). */
   queued: boolean;
   parent: TreeNode | null;
   firstChild: TreeNode | null;
@@ -98,10 +101,12 @@ class TreeNode implements Member {
     this.id = id;
     this.weight = weight;
     this.S = 0;
+    this.F = 0;
     this.rem = 0;
     this.nextLen = 0;
     this.seq = 0;
-    this.gen = 0;
+    this.slot = -1;
+    this.where = 0;
     this.owner = null;
     this.ownerEpoch = 0;
     this.queued = false;
@@ -154,6 +159,8 @@ export class PriorityTree {
   private readonly closed: Map<number, TreeNode>;
   private readonly idle: Map<number, TreeNode>;
   private open: number;
+  /** The node `peek()` returned last, so that charging it needs no lookup. */
+  private picked: TreeNode | null;
   private maxSeenOdd: number;
   private maxSeenEven: number;
 
@@ -171,6 +178,7 @@ export class PriorityTree {
     this.closed = new Map();
     this.idle = new Map();
     this.open = 0;
+    this.picked = null;
     this.maxSeenOdd = 0;
     this.maxSeenEven = 0;
   }
@@ -299,7 +307,10 @@ export class PriorityTree {
   peek(): number | null {
     let n: TreeNode = this.root;
     for (;;) {
-      if (n.kind === OPEN && !n.blocked) return n.id;
+      if (n.kind === OPEN && !n.blocked) {
+        this.picked = n;
+        return n.id;
+      }
       const q = n.queue;
       if (q === null) return null;
       const next = q.select() as TreeNode | null;
@@ -313,10 +324,13 @@ export class PriorityTree {
    * each ancestor are charged at their own weights in their parents' queues.
    */
   charge(id: number, amount: number): void {
-    checkId(id);
     if (!Number.isInteger(amount) || amount < 0) throw new PriorityError(`charge ${amount} is not a non-negative integer`);
-    const node = this.nodes.get(id);
-    if (node === undefined) throw new UnknownStreamError(`stream ${id} is not in the tree`);
+    const p = this.picked;
+    const node = p !== null && p.id === id ? p : this.nodes.get(id);
+    if (node === undefined) {
+      checkId(id);
+      throw new UnknownStreamError(`stream ${id} is not in the tree`);
+    }
     for (let n: TreeNode = node; n.parent !== null; n = n.parent) {
       const p = n.parent;
       (p.queue ??= new FairQueue(this.discipline)).charge(n, amount);
@@ -517,6 +531,7 @@ export class PriorityTree {
    * max(1, ⌊w·w_child/Σw_children⌋) of its weight.
    */
   private evict(node: TreeNode): void {
+    if (this.picked === node) this.picked = null;
     const p = node.parent!;
     const total = node.childWeight;
     const kids = node.children();
@@ -546,7 +561,10 @@ export class PriorityTree {
 
   private unlink(c: TreeNode): void {
     const p = c.parent!;
-    if (c.queued) p.queue!.dequeue(c);
+    if (c.queued) {
+      c.queued = false;
+      p.queue!.dequeue(c);
+    }
     if (c.prev !== null) c.prev.next = c.next;
     else p.firstChild = c.next;
     if (c.next !== null) c.next.prev = c.prev;
@@ -565,6 +583,7 @@ export class PriorityTree {
       const active = (n.kind === OPEN && !n.blocked) || (n.queue !== null && n.queue.live > 0);
       if (active === n.queued) return;
       const q = (n.parent.queue ??= new FairQueue(this.discipline));
+      n.queued = active;
       if (active) q.enqueue(n);
       else q.dequeue(n);
     }

@@ -200,7 +200,7 @@ function serveBytes(t: PriorityTree, ids: number[], lens: number[], hints: boole
     const sid = t.peek()!;
     const i = ids.indexOf(sid);
     t.charge(sid, next[i]!);
-    B[i] += next[i]!;
+    B[i] = B[i]! + next[i]!;
     next[i] = lens[k++ % lens.length]!;
     if (hints) t.setNextLength(sid, next[i]!);
     history.push(B.slice());
