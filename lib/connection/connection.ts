@@ -1,0 +1,486 @@
+/**
+ * H2Connection: the sans-IO HTTP/2 connection (python h2's H2Connection, camelCase). Bytes go in
+ * through `receiveData`, which returns events; frames to send pile up in an outbound buffer that
+ * `dataToSend` drains. Nothing here does I/O or keeps time. This file holds the state and the
+ * local API (the send side); `recv.ts` handles the peer's frames.
+ */
+import { CLIENT_PREFACE, ErrorCode, FrameType, MAX_INT31, SettingId } from '../constants.js';
+import { concat, EMPTY } from '../bytes.js';
+import { ConnectionError, StreamError, UsageError } from '../errors.js';
+import type { H2Event } from '../events.js';
+import { FrameDecoder } from '../frame/decoder.js';
+import { encodeFrame, encodeHeaders, encodePushPromise } from '../frame/encoder.js';
+import { FrameSink } from '../frame/sink.js';
+import type { PriorityFields, Setting } from '../frame/types.js';
+import { type BlockKind, prepareOutbound } from '../headers.js';
+import { HeaderCodec } from '../hpack/index.js';
+import type { HeaderInput } from '../hpack/types.js';
+import { RecvWindow, SendWindow } from '../flow/window.js';
+import { LocalSettings, RemoteSettings } from '../settings.js';
+import { ClosedBy, StreamInput, StreamState } from '../stream/state.js';
+import { H2Stream, Phase } from '../stream/stream.js';
+import { StreamStore } from '../stream/store.js';
+import { type H2ConnectionOptions, type ResolvedOptions, resolveOptions } from './options.js';
+import { receiveFrame } from './recv.js';
+
+export type { H2ConnectionOptions, LocalSettingsInput } from './options.js';
+
+/** Options of {@link H2Connection.sendHeaders}. */
+export interface SendHeadersOptions {
+  endStream?: boolean;
+  /** RFC 7540 priority fields on the HEADERS frame (clients). */
+  priority?: Partial<PriorityFields>;
+  padLength?: number;
+}
+
+/** Options of {@link H2Connection.sendData}. */
+export interface SendDataOptions {
+  endStream?: boolean;
+  /** Padding octets (0..255); they count against flow control. */
+  padLength?: number;
+}
+
+/** Connection-level state (RFC 9113 §6.8 graceful shutdown). */
+export const ConnectionState = { IDLE: 0, OPEN: 1, CLOSED: 2 } as const;
+export type ConnectionState = (typeof ConnectionState)[keyof typeof ConnectionState];
+
+export class H2Connection {
+  /** @internal */ readonly o: ResolvedOptions;
+  /** @internal */ readonly decoder: FrameDecoder;
+  /** @internal */ readonly hpack: HeaderCodec;
+  /** @internal */ readonly out: FrameSink;
+  /** @internal */ readonly streams: StreamStore;
+  /** @internal */ readonly sendWindow: SendWindow;
+  /** @internal */ readonly recvWindow: RecvWindow;
+  readonly localSettings: LocalSettings;
+  readonly remoteSettings: RemoteSettings;
+  /** @internal */ state: ConnectionState;
+  /** Last stream id of the GOAWAY we sent (streams above it are not processed), or undefined. */
+  goawaySent: number | undefined;
+  /** Last stream id of the GOAWAY we received (our streams above it were not processed), or undefined. */
+  goawayReceived: number | undefined;
+
+  /**
+   * @param options roles, header policies, our SETTINGS and limits; every default is documented
+   *   on {@link H2ConnectionOptions}.
+   */
+  constructor(options: H2ConnectionOptions = {}) {
+    const o = resolveOptions(options);
+    this.o = o;
+    this.localSettings = new LocalSettings(!o.clientSide);
+    this.remoteSettings = new RemoteSettings(o.clientSide);
+    this.decoder = new FrameDecoder({
+      expectPreface: !o.clientSide,
+      expectSettingsFirst: true,
+      maxContinuationFrames: o.maxContinuationFrames,
+      maxHeaderBlockSize: o.maxHeaderBlockSize,
+    });
+    this.hpack = new HeaderCodec({ encoder: { maxTableSize: o.maxEncoderTableSize } });
+    this.out = new FrameSink();
+    this.streams = new StreamStore(o.clientSide, o.maxClosedStreams);
+    this.sendWindow = new SendWindow(65535);
+    this.recvWindow = new RecvWindow(65535);
+    this.state = ConnectionState.IDLE;
+    this.goawaySent = undefined;
+    this.goawayReceived = undefined;
+  }
+
+  get clientSide(): boolean {
+    return this.o.clientSide;
+  }
+
+  /**
+   * Starts the connection: a client queues the preface and its SETTINGS, a server its SETTINGS.
+   * Both sides must call it first.
+   */
+  initiateConnection(): void {
+    if (this.state !== ConnectionState.IDLE) throw new UsageError('the connection was already initiated');
+    if (this.o.clientSide) this.out.push(CLIENT_PREFACE);
+    this.sendSettings(this.o.settings);
+    this.state = ConnectionState.OPEN;
+  }
+
+  /**
+   * Feeds received bytes; returns the events they produced, in wire order.
+   * @throws ConnectionError after queueing GOAWAY; its `events` holds what the call produced first.
+   */
+  receiveData(data: Uint8Array): H2Event[] {
+    const events: H2Event[] = [];
+    if (this.state === ConnectionState.CLOSED) return events;
+    try {
+      this.decoder.push(data);
+      for (;;) {
+        let frame;
+        try {
+          frame = this.decoder.next();
+        } catch (e) {
+          if (e instanceof StreamError) {
+            this.streamError(e, events);
+            continue;
+          }
+          throw e;
+        }
+        if (frame === null) break;
+        try {
+          receiveFrame(this, frame, events);
+        } catch (e) {
+          if (e instanceof StreamError) this.streamError(e, events);
+          else throw e;
+        }
+      }
+    } catch (e) {
+      if (!(e instanceof ConnectionError)) throw e;
+      this.fail(e, events);
+      throw e;
+    }
+    return events;
+  }
+
+  /**
+   * Up to `amount` octets (all by default) of frames to send, in order; the rest stays queued.
+   */
+  dataToSend(amount?: number): Uint8Array {
+    const total = this.out.length;
+    if (total === 0) return EMPTY;
+    if (amount === undefined || amount >= total) return concat(this.out.take(), total);
+    if (amount <= 0) return EMPTY;
+    const pieces = this.out.take();
+    const head: Uint8Array[] = [];
+    let n = 0;
+    let i = 0;
+    for (; i < pieces.length && n < amount; i++) {
+      const p = pieces[i]!;
+      if (n + p.length <= amount) {
+        head.push(p);
+        n += p.length;
+      } else {
+        head.push(p.subarray(0, amount - n));
+        pieces[i] = p.subarray(amount - n);
+        n = amount;
+        break;
+      }
+    }
+    for (; i < pieces.length; i++) this.out.push(pieces[i]!);
+    return concat(head, n);
+  }
+
+  /** Drops everything queued for sending. */
+  clearOutboundDataBuffer(): void {
+    this.out.take();
+  }
+
+  /** Octets queued for sending. Automatic replies (ACKs) count too. */
+  get outboundBufferSize(): number {
+    return this.out.length;
+  }
+
+  /** True when the outbound buffer is at or above the high-water mark: stop producing, drain first. */
+  get outboundBufferFull(): boolean {
+    return this.out.length >= this.o.highWaterMark;
+  }
+
+  /** The next stream id we may open (not reserved until used). */
+  getNextAvailableStreamId(): number {
+    const next = this.streams.highestLocal === 0 ? (this.o.clientSide ? 1 : 2) : this.streams.highestLocal + 2;
+    if (next > MAX_INT31) throw new UsageError('stream ids are exhausted: open a new connection');
+    return next;
+  }
+
+  /** Streams we opened that are open or half-closed. */
+  get openOutboundStreams(): number {
+    return this.streams.openLocal;
+  }
+
+  /** Streams the peer opened that are open or half-closed. */
+  get openInboundStreams(): number {
+    return this.streams.openRemote;
+  }
+
+  /** The peer's SETTINGS_MAX_FRAME_SIZE: the largest frame we may send. */
+  get maxOutboundFrameSize(): number {
+    return this.remoteSettings.maxFrameSize;
+  }
+
+  /** Our acknowledged SETTINGS_MAX_FRAME_SIZE: the largest frame the peer may send. */
+  get maxInboundFrameSize(): number {
+    return this.localSettings.maxFrameSize;
+  }
+
+  /**
+   * Sends a header block: a request (client), a response or 1xx (server), or trailers.
+   * Opens the stream when it is new. Blocks above the peer's MAX_FRAME_SIZE go out as HEADERS +
+   * CONTINUATION.
+   * @throws UsageError for an illegal id or state, a malformed block, or too many streams.
+   */
+  sendHeaders(streamId: number, headers: readonly HeaderInput[], options: SendHeadersOptions = {}): void {
+    this.assertOpen();
+    const endStream = options.endStream === true;
+    let s = this.streams.get(streamId);
+    const isNew = s === undefined;
+    if (s === undefined) s = this.newLocalStream(streamId);
+    const kind = this.outboundKind(s, headers);
+    if (kind === 'informational' && endStream) throw new UsageError('a 1xx response cannot end the stream');
+    if (kind === 'trailers' && !endStream) throw new UsageError('trailers must end the stream');
+    const { fields, info } = prepareOutbound(headers, kind, {
+      normalize: this.o.normalizeOutbound, validate: this.o.validateOutbound, splitCookies: this.o.splitCookies,
+      connectProtocol: this.remoteSettings.enableConnectProtocol,
+    });
+    let priority: PriorityFields | undefined;
+    if (options.priority !== undefined) {
+      priority = { dependsOn: options.priority.dependsOn ?? 0, weight: options.priority.weight ?? 16, exclusive: options.priority.exclusive === true };
+      checkPriority(streamId, priority);
+    }
+    checkPad(options.padLength);
+    if (isNew) this.streams.add(s); // built above, stored only once everything is valid
+    if (this.streams.apply(s, StreamInput.SEND_HEADERS) === undefined) {
+      throw new UsageError(`cannot send headers on stream ${streamId} in state ${s.state}`);
+    }
+    if (kind === 'request') {
+      s.method = info.method;
+      s.authority = fields.find(([n]) => n === ':authority')?.[1];
+    }
+    s.sentPhase = kind === 'informational' ? Phase.INFORMATIONAL : kind === 'trailers' ? Phase.TRAILERS : Phase.FINAL;
+    const block = this.hpack.encode(fields);
+    encodeHeaders(this.out, { streamId, headerBlock: block, endStream, padLength: options.padLength, priority }, this.maxOutboundFrameSize);
+    if (endStream) this.streams.apply(s, StreamInput.SEND_END_STREAM);
+  }
+
+  /**
+   * Sends one DATA frame. Nothing is split or buffered (the sender in `lib/sender` does that).
+   * @throws UsageError beyond min(connection window, stream window), above the peer's
+   *   MAX_FRAME_SIZE, or in a state that cannot send DATA.
+   */
+  sendData(streamId: number, data: Uint8Array, options: SendDataOptions = {}): void {
+    this.assertOpen();
+    const s = this.streams.get(streamId);
+    if (s === undefined) throw new UsageError(`stream ${streamId} is not open`);
+    checkPad(options.padLength);
+    const size = data.length + (options.padLength === undefined ? 0 : options.padLength + 1);
+    if (size > this.maxOutboundFrameSize) throw new UsageError(`DATA of ${size} octets exceeds the peer's MAX_FRAME_SIZE ${this.maxOutboundFrameSize}`);
+    if (size > 0 && size > this.localFlowControlWindow(streamId)) {
+      throw new UsageError(`DATA of ${size} octets exceeds the flow-control window ${this.localFlowControlWindow(streamId)}`);
+    }
+    if (this.streams.apply(s, StreamInput.SEND_DATA) === undefined) throw new UsageError(`cannot send DATA on stream ${streamId} in state ${s.state}`);
+    s.send.consume(size);
+    this.sendWindow.consume(size);
+    encodeFrame(this.out, { type: FrameType.DATA, streamId, data, endStream: options.endStream === true, padLength: options.padLength, flowControlledLength: size });
+    if (options.endStream) this.streams.apply(s, StreamInput.SEND_END_STREAM);
+  }
+
+  /** Ends our side of a stream with an empty DATA frame carrying END_STREAM. */
+  endStream(streamId: number): void {
+    this.sendData(streamId, EMPTY, { endStream: true });
+  }
+
+  /** Resets a stream (RST_STREAM). */
+  resetStream(streamId: number, errorCode: number = ErrorCode.NO_ERROR): void {
+    this.assertOpen();
+    const s = this.streams.get(streamId);
+    if (s === undefined || this.streams.apply(s, StreamInput.SEND_RST_STREAM) === undefined) {
+      throw new UsageError(`stream ${streamId} cannot be reset (not open)`);
+    }
+    encodeFrame(this.out, { type: FrameType.RST_STREAM, streamId, errorCode });
+  }
+
+  /**
+   * Sends GOAWAY. With NO_ERROR the connection drains: streams up to `lastStreamId` (default: the
+   * highest the peer opened) finish normally and newer ones are refused; with an error code it
+   * closes at once.
+   */
+  closeConnection(errorCode: number = ErrorCode.NO_ERROR, options: { lastStreamId?: number; debugData?: Uint8Array } = {}): void {
+    if (this.state === ConnectionState.CLOSED) return;
+    const lastStreamId = options.lastStreamId ?? this.streams.highestRemote;
+    if (!Number.isInteger(lastStreamId) || lastStreamId < 0 || lastStreamId > MAX_INT31) throw new UsageError(`bad lastStreamId ${lastStreamId}`);
+    // > Endpoints MUST NOT increase the value they send in the last stream identifier.   RFC 9113 §6.8
+    const last = this.goawaySent === undefined ? lastStreamId : Math.min(this.goawaySent, lastStreamId);
+    encodeFrame(this.out, { type: FrameType.GOAWAY, streamId: 0, lastStreamId: last, errorCode, debugData: options.debugData ?? EMPTY });
+    this.goawaySent = last;
+    if (errorCode !== ErrorCode.NO_ERROR) this.state = ConnectionState.CLOSED;
+  }
+
+  /** Sends a PING with 8 octets of opaque data. */
+  ping(opaqueData: Uint8Array): void {
+    this.assertOpen();
+    if (opaqueData.length !== 8) throw new UsageError('PING data must be exactly 8 octets');
+    encodeFrame(this.out, { type: FrameType.PING, streamId: 0, ack: false, opaqueData });
+  }
+
+  /** Sends new SETTINGS; they apply when the peer acknowledges them. */
+  updateSettings(settings: ReadonlyMap<number, number> | readonly Setting[]): void {
+    this.assertOpen();
+    this.sendSettings(settings instanceof Map ? [...settings.entries()] : (settings as readonly Setting[]));
+  }
+
+  /**
+   * Opens a receive window by `increment` (WINDOW_UPDATE): the connection's, or a stream's.
+   * @throws UsageError for an increment outside 1..2^31-1 or a window that would overflow.
+   */
+  incrementFlowControlWindow(increment: number, streamId?: number): void {
+    this.assertOpen();
+    if (!Number.isInteger(increment) || increment < 1 || increment > MAX_INT31) throw new UsageError(`window increment ${increment} outside 1..2^31-1`);
+    const w = streamId === undefined || streamId === 0 ? this.recvWindow : this.streams.get(streamId)?.recv;
+    if (w === undefined) throw new UsageError(`stream ${streamId} is not open`);
+    if (!w.open(increment)) throw new UsageError(`window of ${streamId ?? 0} would exceed 2^31-1`);
+    encodeFrame(this.out, { type: FrameType.WINDOW_UPDATE, streamId: streamId ?? 0, increment });
+  }
+
+  /**
+   * The application consumed `size` flow-controlled octets (use DataReceived.flowControlledLength)
+   * of `streamId`: WINDOW_UPDATEs go out, coalesced, when worth it (see RecvWindow's policy).
+   * A closed stream credits the connection window only.
+   */
+  acknowledgeReceivedData(size: number, streamId: number): void {
+    if (!Number.isInteger(size) || size < 0) throw new UsageError(`acknowledged size ${size} is not a non-negative integer`);
+    if (!Number.isInteger(streamId) || streamId <= 0) throw new UsageError(`stream id ${streamId} must be positive`);
+    if (this.state === ConnectionState.CLOSED) return;
+    const c = this.recvWindow.acknowledge(size);
+    if (c > 0) encodeFrame(this.out, { type: FrameType.WINDOW_UPDATE, streamId: 0, increment: c });
+    const s = this.streams.get(streamId);
+    if (s === undefined) {
+      if (this.streams.closedBy(streamId) === undefined) throw new UsageError(`stream ${streamId} was never opened`);
+      return;
+    }
+    if (s.state === StreamState.OPEN || s.state === StreamState.HALF_CLOSED_LOCAL) {
+      const inc = s.recv.acknowledge(size);
+      if (inc > 0) encodeFrame(this.out, { type: FrameType.WINDOW_UPDATE, streamId, increment: inc });
+    }
+  }
+
+  /** Octets we may send on the stream now: min(connection window, stream window). */
+  localFlowControlWindow(streamId: number): number {
+    const s = this.streams.get(streamId);
+    if (s === undefined) throw new UsageError(`stream ${streamId} is not open`);
+    return Math.min(this.sendWindow.size, s.send.size);
+  }
+
+  /** Octets the peer may send on the stream now. */
+  remoteFlowControlWindow(streamId: number): number {
+    const s = this.streams.get(streamId);
+    if (s === undefined) throw new UsageError(`stream ${streamId} is not open`);
+    return Math.min(this.recvWindow.current, s.recv.current);
+  }
+
+  /**
+   * Sends a PRIORITY frame (a client's RFC 7540 signal; the stream need not be open).
+   * @throws UsageError for a server, a self-dependency or a weight outside 1..256.
+   */
+  prioritize(streamId: number, priority: Partial<PriorityFields> = {}): void {
+    this.assertOpen();
+    if (!this.o.clientSide) throw new UsageError('only a client sends priority signals');
+    const p = { dependsOn: priority.dependsOn ?? 0, weight: priority.weight ?? 16, exclusive: priority.exclusive === true };
+    if (!Number.isInteger(streamId) || streamId < 1 || streamId > MAX_INT31) throw new UsageError(`bad stream id ${streamId}`);
+    checkPriority(streamId, p);
+    encodeFrame(this.out, { type: FrameType.PRIORITY, streamId, priority: p });
+  }
+
+  /**
+   * A server promises a stream (PUSH_PROMISE on `streamId`, the request it answers); send the
+   * response later with sendHeaders on `promisedStreamId`.
+   * @throws UsageError for a client, when the peer disabled push, or on a bad parent or id.
+   */
+  pushStream(streamId: number, promisedStreamId: number, requestHeaders: readonly HeaderInput[]): void {
+    this.assertOpen();
+    if (this.o.clientSide) throw new UsageError('only a server pushes');
+    if (!this.remoteSettings.enablePush) throw new UsageError('the peer disabled server push');
+    const parent = this.streams.get(streamId);
+    if (parent === undefined || this.streams.isLocal(streamId)) throw new UsageError(`stream ${streamId} is not an open client stream`);
+    if (!this.streams.isLocal(promisedStreamId) || promisedStreamId <= this.streams.highestLocal || promisedStreamId > MAX_INT31) {
+      throw new UsageError(`promised stream id ${promisedStreamId} must be a new even id`);
+    }
+    const { fields } = prepareOutbound(requestHeaders, 'request', {
+      normalize: this.o.normalizeOutbound, validate: this.o.validateOutbound, splitCookies: this.o.splitCookies, connectProtocol: false,
+    });
+    if (this.streams.apply(parent, StreamInput.SEND_PUSH_PROMISE) === undefined) throw new UsageError(`cannot push on stream ${streamId} in state ${parent.state}`);
+    const promised = this.streams.create(promisedStreamId, this.remoteSettings.initialWindowSize, this.localSettings.initialWindowSize);
+    this.streams.apply(promised, StreamInput.SEND_PROMISED);
+    promised.method = fields.find(([n]) => n === ':method')?.[1];
+    encodePushPromise(this.out, { streamId, promisedStreamId, headerBlock: this.hpack.encode(fields), padLength: undefined }, this.maxOutboundFrameSize);
+  }
+
+  /**
+   * A server advertises an alternative service (RFC 7838): for `origin` on stream 0, or for the
+   * origin of the request on `streamId`.
+   */
+  advertiseAlternativeService(fieldValue: string, target: { origin: string } | { streamId: number }): void {
+    this.assertOpen();
+    if (this.o.clientSide) throw new UsageError('only a server advertises alternative services');
+    if ('origin' in target) {
+      if (target.origin.length === 0) throw new UsageError('an origin is required on stream 0');
+      encodeFrame(this.out, { type: FrameType.ALTSVC, streamId: 0, origin: target.origin, fieldValue });
+    } else {
+      if (this.streams.get(target.streamId) === undefined) throw new UsageError(`stream ${target.streamId} is not open`);
+      encodeFrame(this.out, { type: FrameType.ALTSVC, streamId: target.streamId, origin: '', fieldValue });
+    }
+  }
+
+  // ---- internals shared with recv.ts --------------------------------------------------------
+
+  /** @internal Queues our SETTINGS and lets the decoder accept raised limits at once. */
+  sendSettings(settings: readonly Setting[]): void {
+    this.localSettings.send(settings);
+    encodeFrame(this.out, { type: FrameType.SETTINGS, streamId: 0, ack: false, settings });
+    this.decoder.maxFrameSize = this.localSettings.upperBound(SettingId.MAX_FRAME_SIZE)!;
+    this.hpack.setDecoderMaxTableSize(this.localSettings.upperBound(SettingId.HEADER_TABLE_SIZE)!);
+  }
+
+  /** @internal A stream error raised by the peer's frame: RST_STREAM, StreamReset(local). */
+  streamError(e: StreamError, events: H2Event[]): void {
+    const s = this.streams.get(e.streamId);
+    if (s !== undefined) {
+      if (s.state === StreamState.CLOSED) return;
+      s.closedBy = ClosedBy.NONE;
+      this.streams.apply(s, StreamInput.SEND_RST_STREAM);
+    } else {
+      this.streams.markReset(e.streamId);
+    }
+    encodeFrame(this.out, { type: FrameType.RST_STREAM, streamId: e.streamId, errorCode: e.errorCode });
+    events.push({ type: 'StreamReset', streamId: e.streamId, errorCode: e.errorCode, initiator: 'local' });
+  }
+
+  private fail(e: ConnectionError, events: H2Event[]): void {
+    e.events = events;
+    if (this.state !== ConnectionState.CLOSED) {
+      encodeFrame(this.out, {
+        type: FrameType.GOAWAY, streamId: 0, lastStreamId: this.streams.highestRemote, errorCode: e.errorCode,
+        debugData: Buffer.from(e.message.slice(0, 256), 'latin1'),
+      });
+      this.goawaySent = this.streams.highestRemote;
+      this.state = ConnectionState.CLOSED;
+    }
+  }
+
+  private assertOpen(): void {
+    if (this.state === ConnectionState.IDLE) throw new UsageError('call initiateConnection() first');
+    if (this.state === ConnectionState.CLOSED) throw new UsageError('the connection is closed');
+  }
+
+  /** A stream we open: checks id and limits; not stored until the send succeeds. */
+  private newLocalStream(id: number): H2Stream {
+    if (!Number.isInteger(id) || id < 1 || id > MAX_INT31) throw new UsageError(`bad stream id ${id}`);
+    if (!this.streams.isLocal(id)) throw new UsageError(`stream ${id} has the peer's parity`);
+    if (id <= this.streams.highestLocal) throw new UsageError(`stream ${id} is not above the highest id used (${this.streams.highestLocal})`);
+    if (this.goawayReceived !== undefined) throw new UsageError('the peer sent GOAWAY: no new streams on this connection');
+    if (this.streams.openLocal + 1 > this.remoteSettings.maxConcurrentStreams) {
+      throw new UsageError(`the peer allows ${this.remoteSettings.maxConcurrentStreams} concurrent streams`);
+    }
+    return new H2Stream(id, this.remoteSettings.initialWindowSize, this.localSettings.initialWindowSize);
+  }
+
+  private outboundKind(s: H2Stream, headers: readonly HeaderInput[]): BlockKind {
+    if (this.o.clientSide) return s.sentPhase === Phase.NONE ? 'request' : 'trailers';
+    if (s.sentPhase === Phase.FINAL) return 'trailers';
+    if (s.sentPhase === Phase.TRAILERS) throw new UsageError('trailers were already sent');
+    const status = headers.find((h) => String(h[0]) === ':status');
+    return status !== undefined && /^1\d\d$/.test(String(status[1])) ? 'informational' : 'response';
+  }
+}
+
+function checkPriority(streamId: number, p: PriorityFields): void {
+  if (!Number.isInteger(p.weight) || p.weight < 1 || p.weight > 256) throw new UsageError(`weight ${p.weight} outside 1..256`);
+  if (!Number.isInteger(p.dependsOn) || p.dependsOn < 0 || p.dependsOn > MAX_INT31) throw new UsageError(`bad dependency ${p.dependsOn}`);
+  if (p.dependsOn === streamId) throw new UsageError(`stream ${streamId} cannot depend on itself`);
+}
+
+function checkPad(pad: number | undefined): void {
+  if (pad !== undefined && (!Number.isInteger(pad) || pad < 0 || pad > 255)) throw new UsageError(`padding ${pad} outside 0..255`);
+}
