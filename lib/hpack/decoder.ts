@@ -85,7 +85,9 @@ export class HpackDecoder {
     const table = this.table;
     const r = this.reader;
     try {
-      r.push(block);
+      // hpack.js (obuf) slices what it is given: it must be a Buffer, or literal strings come
+      // back as Uint8Arrays whose toString ignores the encoding. A view, not a copy.
+      r.push(Buffer.isBuffer(block) ? block : Buffer.from(block.buffer, block.byteOffset, block.byteLength));
       let first = true;
       while (!r.isEmpty()) {
         let name: string;

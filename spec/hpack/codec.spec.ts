@@ -52,6 +52,14 @@ describe('round trip (property)', () => {
     );
   });
 
+  it('decodes a block given as a plain Uint8Array view (not a Buffer), as the frame decoder yields it', () => {
+    const c = new HeaderCodec();
+    const b = c.encode([['x-raw', 'plain-literal'], ['x-huff', 'abcabcabcabc']]);
+    const view = new Uint8Array(b.length + 4).subarray(2, 2 + b.length);
+    view.set(b);
+    expect(c.decode(view)).toEqual([['x-raw', 'plain-literal'], ['x-huff', 'abcabcabcabc']]);
+  });
+
   it('takes names and values as bytes too, and UTF-8 encodes strings with chars above 0xFF', () => {
     const c = new HeaderCodec();
     const out = c.decode(c.encode([[Buffer.from('x-bin'), Uint8Array.from([0, 255, 10])], ['x-text', 'é€']]));
