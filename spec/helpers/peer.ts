@@ -20,7 +20,10 @@ import { frameFactory } from './frames.js';
 
 type Sendable = { encode(maxFrameSize?: number): Uint8Array } | Uint8Array;
 
+const SPLIT = (globalThis as { H2SCHED_SPLIT_INPUT?: boolean }).H2SCHED_SPLIT_INPUT === true;
+
 export class ScriptedPeer {
+  private seed = 12345;
   readonly frames: ReturnType<typeof frameFactory> = frameFactory();
   /** Every event the connection produced, in order. */
   readonly events: H2Event[] = [];
@@ -44,20 +47,36 @@ export class ScriptedPeer {
     return evs;
   }
 
-  /** Feeds bytes to the connection; returns the events (a ConnectionError is kept in `error`). */
+  /**
+   * Feeds bytes to the connection; returns the events (a ConnectionError is kept in `error`).
+   * In the `split` jest project every send is cut at pseudo-random offsets first.
+   */
   send(...items: Sendable[]): H2Event[] {
     const out: H2Event[] = [];
     for (const item of items) {
       const bytes = item instanceof Uint8Array ? item : item.encode();
-      try {
-        out.push(...this.conn.receiveData(bytes));
-      } catch (e) {
-        if (!(e instanceof ConnectionError)) throw e;
-        this.error = e;
-        out.push(...(e.events as H2Event[]));
+      for (const piece of SPLIT ? this.cut(bytes) : [bytes]) {
+        try {
+          out.push(...this.conn.receiveData(piece));
+        } catch (e) {
+          if (!(e instanceof ConnectionError)) throw e;
+          this.error = e;
+          out.push(...(e.events as H2Event[]));
+        }
       }
     }
     this.events.push(...out);
+    return out;
+  }
+
+  private cut(bytes: Uint8Array): Uint8Array[] {
+    const out: Uint8Array[] = [];
+    for (let o = 0; o < bytes.length;) {
+      this.seed = (this.seed * 1103515245 + 12345) % 2147483648;
+      const n = 1 + (this.seed % 23);
+      out.push(Uint8Array.from(bytes.subarray(o, o + n)));
+      o += n;
+    }
     return out;
   }
 
