@@ -85,7 +85,7 @@ export class ScriptedPeer {
     this.decoder.push(this.conn.dataToSend());
     for (let f = this.decoder.next(); f; f = this.decoder.next()) {
       if (f.type === FrameType.HEADERS || f.type === FrameType.PUSH_PROMISE) {
-        this.inbox.push({ ...f, fields: this.hpack.decode((f as HeadersFrame).headerBlock) } as Frame);
+        this.inbox.push({ ...f, fields: this.hpack.decode((f as HeadersFrame).headerBlock) } as Frame & { fields: HeaderField[] });
       } else {
         this.inbox.push(f);
       }
