@@ -21,7 +21,8 @@ import { ClosedBy, StreamInput, StreamState } from '../stream/state.js';
 import { H2Stream, Phase } from '../stream/stream.js';
 import { StreamStore } from '../stream/store.js';
 import { type H2ConnectionOptions, type ResolvedOptions, resolveOptions } from './options.js';
-import { receiveFrame } from './recv.js';
+import { applyRemoteSettings, receiveFrame } from './recv.js';
+import { decodeSettings, encodeSettings } from '../frame/settings.js';
 
 export type { H2ConnectionOptions, LocalSettingsInput } from './options.js';
 
@@ -98,6 +99,44 @@ export class H2Connection {
     if (this.o.clientSide) this.out.push(CLIENT_PREFACE);
     this.sendSettings(this.o.settings);
     this.state = ConnectionState.OPEN;
+  }
+
+  /**
+   * Starts a connection that was upgraded from HTTP/1.1 (h2c, RFC 7540 §3.2). Stream 1 is the
+   * upgraded request: half-closed (local) for the client, half-closed (remote) for the server.
+   * - Client: returns the value of the `HTTP2-Settings` header to send with the Upgrade request
+   *   (our SETTINGS payload, base64url); after the 101 the preface and SETTINGS go out as usual.
+   * - Server: pass the request's `HTTP2-Settings` value; it is applied as the client's SETTINGS
+   *   (the 101 is its acknowledgement, so no ACK is sent).
+   * @throws ConnectionError PROTOCOL_ERROR (server) for an undecodable HTTP2-Settings value: do
+   *   not upgrade then.
+   */
+  initiateUpgradeConnection(settingsHeader?: string): string | undefined {
+    if (this.state !== ConnectionState.IDLE) throw new UsageError('the connection was already initiated');
+    if (this.o.clientSide) {
+      this.initiateConnection();
+      this.openUpgradeStream(StreamInput.UPGRADE_CLIENT);
+      const sink = new FrameSink();
+      encodeSettings(sink, { ack: false, settings: this.o.settings });
+      const frame = concat(sink.take());
+      return Buffer.from(frame.subarray(9)).toString('base64url');
+    }
+    if (settingsHeader === undefined) throw new UsageError('a server needs the HTTP2-Settings header value');
+    // RFC 7540 §3.2.1: token68 base64url, padding omitted.
+    if (!/^[A-Za-z0-9_-]*$/.test(settingsHeader.trim())) throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, 'HTTP2-Settings is not base64url');
+    const payload = Buffer.from(settingsHeader.trim(), 'base64url');
+    const frame = decodeSettings({ length: payload.length, type: FrameType.SETTINGS, flags: 0, streamId: 0 }, payload);
+    applyRemoteSettings(this, frame.settings);
+    this.initiateConnection();
+    this.openUpgradeStream(StreamInput.UPGRADE_SERVER);
+    return undefined;
+  }
+
+  private openUpgradeStream(input: StreamInput): void {
+    const s = this.streams.create(1, this.remoteSettings.initialWindowSize, this.localSettings.initialWindowSize);
+    this.streams.apply(s, input);
+    s.sentPhase = this.o.clientSide ? Phase.FINAL : Phase.NONE;
+    s.recvPhase = this.o.clientSide ? Phase.NONE : Phase.FINAL;
   }
 
   /**

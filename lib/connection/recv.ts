@@ -7,10 +7,10 @@
  */
 import { ErrorCode, FrameType, SettingId } from '../constants.js';
 import { ConnectionError, StreamError } from '../errors.js';
-import type { H2Event } from '../events.js';
+import type { ChangedSetting, H2Event } from '../events.js';
 import type {
   AltsvcFrame, DataFrame, Frame, GoawayFrame, HeadersFrame, KnownFrame, PingFrame, PriorityFrame, PriorityUpdateFrame,
-  PushPromiseFrame, RstStreamFrame, SettingsFrame, UnknownFrame, WindowUpdateFrame,
+  PushPromiseFrame, RstStreamFrame, Setting, SettingsFrame, UnknownFrame, WindowUpdateFrame,
 } from '../frame/types.js';
 import { type BlockKind, checkReceived, joinCookies } from '../headers.js';
 import type { HeaderField } from '../hpack/types.js';
@@ -236,7 +236,17 @@ function recvSettings(c: H2Connection, f: SettingsFrame, events: H2Event[]): voi
     events.push({ type: 'SettingsAcknowledged', changedSettings: changed });
     return;
   }
-  const changed = c.remoteSettings.receive(f.settings);
+  const changed = applyRemoteSettings(c, f.settings);
+  // > Upon receiving a SETTINGS frame without the ACK flag, the recipient MUST apply the updated
+  // > settings as soon as possible upon receipt ... [and] MUST immediately emit a SETTINGS frame
+  // > with the ACK flag set.   RFC 9113 §6.5.3
+  c.out.push(SETTINGS_ACK);
+  events.push({ type: 'RemoteSettingsChanged', changedSettings: changed });
+}
+
+/** Applies the peer's settings and their effects on HPACK and the stream windows. */
+export function applyRemoteSettings(c: H2Connection, settings: readonly Setting[]): Map<number, ChangedSetting> {
+  const changed = c.remoteSettings.receive(settings);
   const table = changed.get(SettingId.HEADER_TABLE_SIZE);
   if (table !== undefined) c.hpack.setEncoderMaxTableSize(table.newValue);
   const win = changed.get(SettingId.INITIAL_WINDOW_SIZE);
@@ -250,11 +260,7 @@ function recvSettings(c: H2Connection, f: SettingsFrame, events: H2Event[]): voi
       if (!s.send.adjust(delta)) throw new ConnectionError(ErrorCode.FLOW_CONTROL_ERROR, `SETTINGS_INITIAL_WINDOW_SIZE overflows stream ${s.id}`);
     }
   }
-  // > Upon receiving a SETTINGS frame without the ACK flag, the recipient MUST apply the updated
-  // > settings as soon as possible upon receipt ... [and] MUST immediately emit a SETTINGS frame
-  // > with the ACK flag set.   RFC 9113 §6.5.3
-  c.out.push(SETTINGS_ACK);
-  events.push({ type: 'RemoteSettingsChanged', changedSettings: changed });
+  return changed;
 }
 
 const SETTINGS_ACK = new Uint8Array([0, 0, 0, FrameType.SETTINGS, 1, 0, 0, 0, 0]);
