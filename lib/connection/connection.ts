@@ -22,6 +22,7 @@ import { H2Stream, Phase } from '../stream/stream.js';
 import { StreamStore } from '../stream/store.js';
 import { type H2ConnectionOptions, type ResolvedOptions, resolveOptions } from './options.js';
 import { applyRemoteSettings, receiveFrame } from './recv.js';
+import { ConnectionInput, ConnectionState, nextConnectionState } from './state.js';
 import { decodeSettings, encodeSettings } from '../frame/settings.js';
 
 export type { H2ConnectionOptions, LocalSettingsInput } from './options.js';
@@ -41,9 +42,7 @@ export interface SendDataOptions {
   padLength?: number;
 }
 
-/** Connection-level state (RFC 9113 §6.8 graceful shutdown). */
-export const ConnectionState = { IDLE: 0, OPEN: 1, CLOSED: 2 } as const;
-export type ConnectionState = (typeof ConnectionState)[keyof typeof ConnectionState];
+export { ConnectionState } from './state.js';
 
 export class H2Connection {
   /** @internal */ readonly o: ResolvedOptions;
@@ -95,10 +94,18 @@ export class H2Connection {
    * Both sides must call it first.
    */
   initiateConnection(): void {
-    if (this.state !== ConnectionState.IDLE) throw new UsageError('the connection was already initiated');
+    this.advance(ConnectionInput.INITIATE, 'the connection was already initiated');
     if (this.o.clientSide) this.out.push(CLIENT_PREFACE);
     this.sendSettings(this.o.settings);
-    this.state = ConnectionState.OPEN;
+  }
+
+  /** @internal Applies a connection-table input; a local action that is illegal throws UsageError. */
+  advance(input: ConnectionInput, why?: string): void {
+    const next = nextConnectionState(this.state, input);
+    if (next === undefined) {
+      throw new UsageError(why ?? (this.state === ConnectionState.IDLE ? 'call initiateConnection() first' : 'the connection is closed'));
+    }
+    this.state = next;
   }
 
   /**
@@ -328,13 +335,14 @@ export class H2Connection {
    */
   closeConnection(errorCode: number = ErrorCode.NO_ERROR, options: { lastStreamId?: number; debugData?: Uint8Array } = {}): void {
     if (this.state === ConnectionState.CLOSED) return;
+    if (this.state === ConnectionState.IDLE) throw new UsageError('call initiateConnection() first');
     const lastStreamId = options.lastStreamId ?? this.streams.highestRemote;
     if (!Number.isInteger(lastStreamId) || lastStreamId < 0 || lastStreamId > MAX_INT31) throw new UsageError(`bad lastStreamId ${lastStreamId}`);
     // > Endpoints MUST NOT increase the value they send in the last stream identifier.   RFC 9113 §6.8
     const last = this.goawaySent === undefined ? lastStreamId : Math.min(this.goawaySent, lastStreamId);
+    this.advance(errorCode === ErrorCode.NO_ERROR ? ConnectionInput.SEND_GOAWAY : ConnectionInput.SEND_GOAWAY_ERROR);
     encodeFrame(this.out, { type: FrameType.GOAWAY, streamId: 0, lastStreamId: last, errorCode, debugData: options.debugData ?? EMPTY });
     this.goawaySent = last;
-    if (errorCode !== ErrorCode.NO_ERROR) this.state = ConnectionState.CLOSED;
   }
 
   /** Sends a PING with 8 octets of opaque data. */
@@ -420,6 +428,7 @@ export class H2Connection {
   pushStream(streamId: number, promisedStreamId: number, requestHeaders: readonly HeaderInput[]): void {
     this.assertOpen();
     if (this.o.clientSide) throw new UsageError('only a server pushes');
+    if (nextConnectionState(this.state, ConnectionInput.OPEN_STREAM) === undefined) throw new UsageError('no new streams on a draining connection');
     if (!this.remoteSettings.enablePush) throw new UsageError('the peer disabled server push');
     const parent = this.streams.get(streamId);
     if (parent === undefined || this.streams.isLocal(streamId)) throw new UsageError(`stream ${streamId} is not an open client stream`);
@@ -484,13 +493,12 @@ export class H2Connection {
         debugData: Buffer.from(e.message.slice(0, 256), 'latin1'),
       });
       this.goawaySent = this.streams.highestRemote;
-      this.state = ConnectionState.CLOSED;
     }
+    this.state = nextConnectionState(this.state, ConnectionInput.FAIL)!;
   }
 
   private assertOpen(): void {
-    if (this.state === ConnectionState.IDLE) throw new UsageError('call initiateConnection() first');
-    if (this.state === ConnectionState.CLOSED) throw new UsageError('the connection is closed');
+    if (nextConnectionState(this.state, ConnectionInput.SEND_FRAME) === undefined) this.advance(ConnectionInput.SEND_FRAME);
   }
 
   /** A stream we open: checks id and limits; not stored until the send succeeds. */
@@ -498,7 +506,9 @@ export class H2Connection {
     if (!Number.isInteger(id) || id < 1 || id > MAX_INT31) throw new UsageError(`bad stream id ${id}`);
     if (!this.streams.isLocal(id)) throw new UsageError(`stream ${id} has the peer's parity`);
     if (id <= this.streams.highestLocal) throw new UsageError(`stream ${id} is not above the highest id used (${this.streams.highestLocal})`);
-    if (this.goawayReceived !== undefined) throw new UsageError('the peer sent GOAWAY: no new streams on this connection');
+    if (nextConnectionState(this.state, ConnectionInput.OPEN_STREAM) === undefined) {
+      throw new UsageError('the connection is draining or closed (GOAWAY): no new streams on it');
+    }
     if (this.streams.openLocal + 1 > this.remoteSettings.maxConcurrentStreams) {
       throw new UsageError(`the peer allows ${this.remoteSettings.maxConcurrentStreams} concurrent streams`);
     }

@@ -16,7 +16,8 @@ import { type BlockKind, checkReceived, joinCookies } from '../headers.js';
 import type { HeaderField } from '../hpack/types.js';
 import { type Cell, ClosedBy, cell, StreamInput, StreamState, Verdict } from '../stream/state.js';
 import { type H2Stream, Phase } from '../stream/stream.js';
-import { ConnectionState, type H2Connection } from './connection.js';
+import type { H2Connection } from './connection.js';
+import { ConnectionInput, nextConnectionState } from './state.js';
 
 /** Handles one frame from the peer. */
 export function receiveFrame(c: H2Connection, frame: Frame, events: H2Event[]): void {
@@ -332,7 +333,7 @@ function recvGoaway(c: H2Connection, f: GoawayFrame, events: H2Event[]): void {
       events.push({ type: 'StreamReset', streamId: s.id, errorCode: ErrorCode.REFUSED_STREAM, initiator: 'remote' });
     }
   }
-  if (f.errorCode !== ErrorCode.NO_ERROR) c.state = ConnectionState.CLOSED;
+  c.state = nextConnectionState(c.state, f.errorCode === ErrorCode.NO_ERROR ? ConnectionInput.RECV_GOAWAY : ConnectionInput.RECV_GOAWAY_ERROR)!;
 }
 
 function recvWindowUpdate(c: H2Connection, f: WindowUpdateFrame, events: H2Event[]): void {
