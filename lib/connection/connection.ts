@@ -55,6 +55,8 @@ export class H2Connection {
   readonly localSettings: LocalSettings;
   readonly remoteSettings: RemoteSettings;
   /** @internal */ state: ConnectionState;
+  /** @internal Idle client streams a PRIORITY_UPDATE named (RFC 9218 §7.1 cap). */
+  readonly prioritizedIdle: Set<number>;
   /** Last stream id of the GOAWAY we sent (streams above it are not processed), or undefined. */
   goawaySent: number | undefined;
   /** Last stream id of the GOAWAY we received (our streams above it were not processed), or undefined. */
@@ -83,6 +85,7 @@ export class H2Connection {
     this.state = ConnectionState.IDLE;
     this.goawaySent = undefined;
     this.goawayReceived = undefined;
+    this.prioritizedIdle = new Set();
   }
 
   get clientSide(): boolean {

@@ -156,6 +156,8 @@ function recvHeaders(c: H2Connection, f: HeadersFrame, events: H2Event[]): void 
     // > PROTOCOL_ERROR or REFUSED_STREAM.   RFC 9113 §5.1.2
     refuse = c.streams.openRemote >= c.localSettings.maxConcurrentStreams;
     s = c.streams.create(id, c.remoteSettings.initialWindowSize, c.localSettings.initialWindowSize);
+    // streams at or below the new id are no longer idle
+    if (c.prioritizedIdle.size > 0) for (const p of c.prioritizedIdle) if (p <= id) c.prioritizedIdle.delete(p);
   }
   if (!verdict(c.streams.apply(s, StreamInput.RECV_HEADERS), id)) return;
   if (refuse) throw new StreamError(id, ErrorCode.REFUSED_STREAM, 'too many concurrent streams');
@@ -370,5 +372,14 @@ function recvPriorityUpdate(c: H2Connection, f: PriorityUpdateFrame, events: H2E
   // > A client MUST NOT send a PRIORITY_UPDATE frame ... [a server's] receipt ... by a client
   // > MUST be treated as a connection error of type PROTOCOL_ERROR.   RFC 9218 §7.1
   if (c.clientSide) throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, 'a server sent PRIORITY_UPDATE');
-  events.push({ type: 'PriorityUpdateReceived', prioritizedStreamId: f.prioritizedStreamId, fieldValue: f.fieldValue });
+  const id = f.prioritizedStreamId;
+  if (!c.streams.isLocal(id) && c.streams.get(id) === undefined && c.streams.closedBy(id) === undefined) {
+    // A signal for a request not yet open. RFC 9218 §7.1: the streams prioritized while idle,
+    // plus the active ones, must not exceed our SETTINGS_MAX_CONCURRENT_STREAMS (PROTOCOL_ERROR).
+    c.prioritizedIdle.add(id);
+    if (c.prioritizedIdle.size + c.streams.openRemote > c.localSettings.maxConcurrentStreams) {
+      throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, 'PRIORITY_UPDATE for more idle streams than MAX_CONCURRENT_STREAMS allows');
+    }
+  }
+  events.push({ type: 'PriorityUpdateReceived', prioritizedStreamId: id, fieldValue: f.fieldValue });
 }
