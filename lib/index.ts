@@ -11,3 +11,4 @@ export * from './events.js';
 export { H2Connection, ConnectionState, type H2ConnectionOptions, type LocalSettingsInput, type SendHeadersOptions, type SendDataOptions } from './connection/connection.js';
 export { LocalSettings, RemoteSettings, Settings } from './settings.js';
 export { StreamState } from './stream/state.js';
+export * from './sender/index.js';

@@ -1,0 +1,2 @@
+/** The sender: where the engine and a scheduler meet. */
+export { Sender, type SenderOptions } from './sender.js';

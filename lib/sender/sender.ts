@@ -1,0 +1,315 @@
+/**
+ * Sender: binds an H2Connection to a SendScheduler and does what python h2 leaves to its users —
+ * it queues body bytes per stream, splits them into DATA frames that fit min(connection window,
+ * stream window, peer MAX_FRAME_SIZE), decides with the scheduler which stream gets window and
+ * send slots next, follows WINDOW_UPDATE and SETTINGS changes, and stops at the engine's
+ * outbound high-water mark so that priorities are decided close to the wire. A client's requests
+ * wait for a free stream slot instead of failing at MAX_CONCURRENT_STREAMS.
+ *
+ * A stream is ready (unblocked in the scheduler) when it has bytes queued and stream window > 0,
+ * or when it only has its end (END_STREAM or trailers) left to send, which needs no window.
+ */
+import { ErrorCode, SettingId } from '../constants.js';
+import { concat } from '../bytes.js';
+import { UsageError } from '../errors.js';
+import type { H2Event } from '../events.js';
+import type { H2Connection, SendHeadersOptions } from '../connection/connection.js';
+import type { HeaderInput } from '../hpack/types.js';
+import { createScheduler, type SchedulerOptions } from '../priority/index.js';
+import type { SchedulerName, SendScheduler } from '../priority/scheduler.js';
+import { parsePriorityField, type PrioritySignal } from '../priority/signal.js';
+
+/** Options of {@link Sender}. */
+export interface SenderOptions {
+  /** A scheduler, or its name. Default `'tree'`. */
+  scheduler?: SchedulerName | SendScheduler;
+  /** Limits of a scheduler created by name (the tree's defaults are raised to fit MAX_CONCURRENT_STREAMS). */
+  schedulerOptions?: SchedulerOptions;
+  /** Queued octets per stream above which `write` returns false (back-pressure). Default 65536. */
+  highWaterMark?: number;
+  /** Called when a stream's queue drained below the high-water mark after `write` returned false. */
+  onDrain?: (streamId: number) => void;
+  /** Called when there is something new to flush (bytes queued, a window opened). */
+  onWritable?: () => void;
+}
+
+interface OutStream {
+  readonly id: number;
+  chunks: Uint8Array[];
+  queued: number;
+  /** `end` was called: END_STREAM (or trailers) goes out once the queue drains. */
+  ending: boolean;
+  trailers: readonly HeaderInput[] | undefined;
+  /** Our side is finished (END_STREAM sent) or the stream is gone. */
+  done: boolean;
+  ready: boolean;
+  /** `write` returned false: tell onDrain when the queue falls below the mark. */
+  full: boolean;
+}
+
+interface PendingRequest {
+  readonly headers: readonly HeaderInput[];
+  readonly options: SendHeadersOptions;
+  readonly signal: PrioritySignal | undefined;
+  resolve(id: number): void;
+  reject(e: Error): void;
+}
+
+export class Sender {
+  readonly conn: H2Connection;
+  readonly scheduler: SendScheduler;
+  readonly highWaterMark: number;
+  private readonly streams: Map<number, OutStream>;
+  private readonly pending: PendingRequest[];
+  private readonly onDrain: ((id: number) => void) | undefined;
+  private readonly onWritable: (() => void) | undefined;
+
+  constructor(conn: H2Connection, options: SenderOptions = {}) {
+    this.conn = conn;
+    const s = options.scheduler ?? 'tree';
+    // room for the streams the peer may open (our MAX_CONCURRENT_STREAMS) and our own
+    const mcs = conn.o.settings.find(([id]) => id === SettingId.MAX_CONCURRENT_STREAMS)?.[1] ?? 100;
+    this.scheduler = typeof s === 'string'
+      ? createScheduler(s, { maxStreams: Math.max(1000, 2 * mcs + 16), ...options.schedulerOptions })
+      : s;
+    this.highWaterMark = options.highWaterMark ?? 65536;
+    this.streams = new Map();
+    this.pending = [];
+    this.onDrain = options.onDrain;
+    this.onWritable = options.onWritable;
+  }
+
+  /** Octets queued for `streamId` and not yet handed to the connection. */
+  queued(streamId: number): number {
+    return this.streams.get(streamId)?.queued ?? 0;
+  }
+
+  /** Requests waiting for a stream slot (client side). */
+  get waitingRequests(): number {
+    return this.pending.length;
+  }
+
+  /**
+   * Feeds the events of `conn.receiveData()` (call it before the application handles them):
+   * priority signals go to the scheduler, window changes unblock streams, resets drop queues.
+   */
+  handle(events: readonly H2Event[]): void {
+    let reevaluateAll = false;
+    for (const e of events) {
+      switch (e.type) {
+        case 'RequestReceived': {
+          this.track(e.streamId, e.priority ? { scheme: 'rfc7540', ...e.priority } : undefined);
+          const prio = e.headers.find(([n]) => n === 'priority');
+          if (prio) this.scheduler.update(e.streamId, parsePriorityField(prio[1]));
+          break;
+        }
+        case 'PriorityUpdated':
+          this.scheduler.update(e.streamId, { scheme: 'rfc7540', dependsOn: e.dependsOn, weight: e.weight, exclusive: e.exclusive });
+          break;
+        case 'PriorityUpdateReceived':
+          this.scheduler.update(e.prioritizedStreamId, parsePriorityField(e.fieldValue));
+          break;
+        case 'WindowUpdated':
+          if (e.streamId === 0) reevaluateAll = true;
+          else this.reevaluate(this.streams.get(e.streamId));
+          break;
+        case 'RemoteSettingsChanged':
+          if (e.changedSettings.has(SettingId.INITIAL_WINDOW_SIZE)) reevaluateAll = true;
+          if (e.changedSettings.get(SettingId.NO_RFC7540_PRIORITIES)?.newValue === 1) this.scheduler.ignoreRfc7540 = true;
+          break;
+        case 'StreamReset':
+          this.drop(e.streamId);
+          break;
+        case 'ConnectionTerminated':
+          if (e.errorCode !== ErrorCode.NO_ERROR) for (const id of [...this.streams.keys()]) this.drop(id);
+          for (const p of this.pending.splice(0)) p.reject(new UsageError('the connection is going away'));
+          break;
+        default:
+          break;
+      }
+    }
+    if (reevaluateAll) for (const st of this.streams.values()) this.reevaluate(st);
+    this.openPending();
+    if (reevaluateAll) this.onWritable?.();
+  }
+
+  /**
+   * Queues body bytes (the chunk is kept as a view: do not change it afterwards).
+   * @returns false when the stream's queue is at or above the high-water mark: wait for onDrain.
+   */
+  write(streamId: number, chunk: Uint8Array): boolean {
+    const st = this.track(streamId, undefined);
+    if (st.ending) throw new UsageError(`stream ${streamId} was already ended`);
+    if (chunk.length > 0) {
+      st.chunks.push(chunk);
+      st.queued += chunk.length;
+      this.reevaluate(st);
+      this.onWritable?.();
+    }
+    const ok = st.queued < this.highWaterMark;
+    if (!ok) st.full = true;
+    return ok;
+  }
+
+  /** Ends the stream once its queue drains: with END_STREAM on the last DATA, or with trailers. */
+  end(streamId: number, trailers?: readonly HeaderInput[]): void {
+    const st = this.track(streamId, undefined);
+    if (st.ending) throw new UsageError(`stream ${streamId} was already ended`);
+    st.ending = true;
+    st.trailers = trailers;
+    this.reevaluate(st);
+    this.onWritable?.();
+  }
+
+  /**
+   * A client request: sends its HEADERS now if the peer allows another stream, else when a slot
+   * frees. Resolves to the stream id once HEADERS went out; then `write` and `end` its body.
+   */
+  request(headers: readonly HeaderInput[], options: SendHeadersOptions & { signal?: PrioritySignal } = {}): Promise<number> {
+    if (!this.conn.clientSide) return Promise.reject(new UsageError('only a client sends requests'));
+    return new Promise((resolve, reject) => {
+      this.pending.push({ headers, options, signal: options.signal, resolve, reject });
+      this.openPending();
+    });
+  }
+
+  /**
+   * Moves DATA into the connection, frame by frame, in scheduler order, until nothing is ready,
+   * the connection window is spent, `budget` octets moved, or the outbound buffer is full.
+   * @returns the DATA octets moved.
+   */
+  flush(budget: number = Number.POSITIVE_INFINITY): number {
+    let moved = 0;
+    const conn = this.conn;
+    while (moved < budget && !conn.outboundBufferFull) {
+      const id = this.scheduler.peek();
+      if (id === null) break;
+      const st = this.streams.get(id);
+      if (st === undefined || st.done) {
+        this.scheduler.remove(id);
+        continue;
+      }
+      if (st.queued === 0) {
+        if (st.ending) this.finish(st);
+        else this.setReady(st, false);
+        continue;
+      }
+      const window = conn.localFlowControlWindow(id);
+      if (window <= 0) {
+        if (conn.sendWindow.size <= 0) break; // the connection is blocked: everyone waits for stream 0
+        this.setReady(st, false);
+        continue;
+      }
+      const n = Math.min(window, conn.maxOutboundFrameSize, st.queued, budget - moved);
+      const last = st.ending && st.trailers === undefined && n === st.queued;
+      conn.sendData(id, this.take(st, n), { endStream: last });
+      this.scheduler.charge(id, n);
+      moved += n;
+      if (last) this.close(st);
+      else this.reevaluate(st);
+      if (st.full && st.queued < this.highWaterMark) {
+        st.full = false;
+        this.onDrain?.(id);
+      }
+    }
+    this.openPending();
+    return moved;
+  }
+
+  private track(id: number, signal: PrioritySignal | undefined): OutStream {
+    let st = this.streams.get(id);
+    if (st === undefined) {
+      st = { id, chunks: [], queued: 0, ending: false, trailers: undefined, done: false, ready: false, full: false };
+      this.streams.set(id, st);
+      this.scheduler.add(id, signal);
+    }
+    return st;
+  }
+
+  /** Ready = has bytes and stream window, or only its end left to send. */
+  private reevaluate(st: OutStream | undefined): void {
+    if (st === undefined || st.done) return;
+    let ready = st.ending && st.queued === 0;
+    if (!ready && st.queued > 0) {
+      // the stream's own window decides; a spent connection window only pauses flush()
+      const s = this.conn.streams.get(st.id);
+      ready = s !== undefined && s.send.size > 0;
+    }
+    this.setReady(st, ready);
+  }
+
+  private setReady(st: OutStream, ready: boolean): void {
+    if (st.ready === ready) return;
+    st.ready = ready;
+    if (ready) this.scheduler.unblock(st.id);
+    else this.scheduler.block(st.id);
+  }
+
+  /** Removes `n` octets from the head of the queue: a view when they lie in one chunk. */
+  private take(st: OutStream, n: number): Uint8Array {
+    const head = st.chunks[0]!;
+    st.queued -= n;
+    if (head.length > n) {
+      st.chunks[0] = head.subarray(n);
+      return head.subarray(0, n);
+    }
+    if (head.length === n) {
+      st.chunks.shift();
+      return head;
+    }
+    const parts: Uint8Array[] = [];
+    let left = n;
+    while (left > 0) {
+      const c = st.chunks[0]!;
+      if (c.length <= left) {
+        parts.push(c);
+        st.chunks.shift();
+        left -= c.length;
+      } else {
+        parts.push(c.subarray(0, left));
+        st.chunks[0] = c.subarray(left);
+        left = 0;
+      }
+    }
+    return concat(parts, n);
+  }
+
+  private finish(st: OutStream): void {
+    if (st.trailers !== undefined) this.conn.sendHeaders(st.id, st.trailers, { endStream: true });
+    else this.conn.endStream(st.id);
+    this.close(st);
+  }
+
+  private close(st: OutStream): void {
+    st.done = true;
+    this.streams.delete(st.id);
+    this.scheduler.remove(st.id);
+  }
+
+  private drop(id: number): void {
+    const st = this.streams.get(id);
+    if (st === undefined) return;
+    st.chunks = [];
+    st.queued = 0;
+    this.close(st);
+  }
+
+  private openPending(): void {
+    while (this.pending.length > 0 && this.conn.openOutboundStreams < this.conn.remoteSettings.maxConcurrentStreams) {
+      const p = this.pending.shift()!;
+      try {
+        const id = this.conn.getNextAvailableStreamId();
+        this.conn.sendHeaders(id, p.headers, p.options);
+        if (p.options.endStream !== true) this.track(id, p.signal ?? fieldsSignal(p.options.priority));
+        p.resolve(id);
+      } catch (e) {
+        p.reject(e as Error);
+      }
+    }
+  }
+}
+
+function fieldsSignal(p: SendHeadersOptions['priority']): PrioritySignal | undefined {
+  if (p === undefined) return undefined;
+  return { scheme: 'rfc7540', dependsOn: p.dependsOn ?? 0, weight: p.weight ?? 16, exclusive: p.exclusive === true };
+}
