@@ -6,7 +6,7 @@
 import { FrameType } from '../../lib/constants.js';
 import type { H2Event } from '../../lib/events.js';
 import { FrameDecoder } from '../../lib/frame/decoder.js';
-import type { Frame } from '../../lib/frame/types.js';
+import type { DataFrame, Frame } from '../../lib/frame/types.js';
 import { H2Connection, type H2ConnectionOptions } from '../../lib/connection/connection.js';
 import { Sender, type SenderOptions } from '../../lib/sender/sender.js';
 
@@ -42,7 +42,10 @@ export function senderPair(clientOptions: H2ConnectionOptions = {}, serverOption
         wire.push(Uint8Array.from(toClient));
         for (let f = wire.next(); f; f = wire.next()) {
           frames.push(f);
-          if (f.type === FrameType.DATA) data.push({ streamId: f.streamId, length: f.data.length, endStream: f.endStream });
+          if (f.type === FrameType.DATA) {
+            const d = f as DataFrame;
+            data.push({ streamId: d.streamId, length: d.data.length, endStream: d.endStream });
+          }
         }
         for (const e of client.receiveData(toClient)) {
           clientEvents.push(e);
