@@ -62,6 +62,8 @@ export class Sender {
   private readonly streams: Map<number, OutStream>;
   private readonly pending: PendingRequest[];
   private readonly onDrain: ((id: number) => void) | undefined;
+  /** `pipe` waiting for a stream's queue to drain (resolve) or the stream to die (reject). */
+  private readonly waiters: Map<number, { resolve(): void; reject(e: Error): void }>;
   private readonly onWritable: (() => void) | undefined;
 
   constructor(conn: H2Connection, options: SenderOptions = {}) {
@@ -76,6 +78,7 @@ export class Sender {
     this.streams = new Map();
     this.pending = [];
     this.onDrain = options.onDrain;
+    this.waiters = new Map();
     this.onWritable = options.onWritable;
   }
 
@@ -162,6 +165,23 @@ export class Sender {
   }
 
   /**
+   * Sends a whole body from an async iterable of chunks — a Node Readable is one — honouring
+   * back-pressure: reading pauses while the stream's queue is above the high-water mark. Ends
+   * the stream (with `trailers` if given) after the last chunk.
+   * @throws UsageError (rejects) when the stream is reset meanwhile.
+   */
+  async pipe(streamId: number, source: AsyncIterable<Uint8Array | string>, trailers?: readonly HeaderInput[]): Promise<void> {
+    for await (const chunk of source) {
+      const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+      if (this.conn.streams.get(streamId) === undefined) throw new UsageError(`stream ${streamId} is gone`);
+      if (!this.write(streamId, bytes)) {
+        await new Promise<void>((resolve, reject) => this.waiters.set(streamId, { resolve, reject }));
+      }
+    }
+    this.end(streamId, trailers);
+  }
+
+  /**
    * A client request: sends its HEADERS now if the peer allows another stream, else when a slot
    * frees. Resolves to the stream id once HEADERS went out; then `write` and `end` its body.
    */
@@ -210,6 +230,11 @@ export class Sender {
       if (st.full && st.queued < this.highWaterMark) {
         st.full = false;
         this.onDrain?.(id);
+        const w = this.waiters.get(id);
+        if (w) {
+          this.waiters.delete(id);
+          w.resolve();
+        }
       }
     }
     this.openPending();
@@ -287,6 +312,11 @@ export class Sender {
   }
 
   private drop(id: number): void {
+    const w = this.waiters.get(id);
+    if (w) {
+      this.waiters.delete(id);
+      w.reject(new UsageError(`stream ${id} was reset`));
+    }
     const st = this.streams.get(id);
     if (st === undefined) return;
     st.chunks = [];

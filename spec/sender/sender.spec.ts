@@ -6,6 +6,7 @@ import { ErrorCode, SettingId } from '../../lib/constants.js';
 import type { H2Event } from '../../lib/events.js';
 import { Sender } from '../../lib/sender/sender.js';
 import { H2Connection } from '../../lib/connection/connection.js';
+import { UsageError } from '../../lib/errors.js';
 import { GET, senderPair } from './helpers.js';
 
 function respondWith(p: ReturnType<typeof senderPair>, sizes: Map<string, number>) {
@@ -186,5 +187,50 @@ describe('client requests', () => {
     expect(evs.filter((e) => e.type === 'DataReceived').reduce((n, e) => n + (e as { data: Uint8Array }).data.length, 0)).toBe(30000);
     expect(evs.at(-1)).toEqual({ type: 'StreamEnded', streamId: id });
     expect(ErrorCode.NO_ERROR).toBe(0);
+  });
+});
+
+describe('pipe: async iterables and Node Readables', () => {
+  it('sends a Readable body with back-pressure and trailers, pausing the source while the queue is full', async () => {
+    const { Readable } = await import('node:stream');
+    const p = senderPair({ localSettings: { initialWindowSize: 20000 } }, {}, { highWaterMark: 8192 });
+    p.pump();
+    p.client.sendHeaders(1, GET('/stream'), { endStream: true });
+    let done: Promise<void> | undefined;
+    let pulled = 0;
+    const chunks = Array.from({ length: 50 }, (_, i) => Buffer.alloc(4000, i));
+    const source = Readable.from((function* () { for (const c of chunks) { pulled++; yield c; } })(), { highWaterMark: 1 });
+    p.pump((e) => {
+      if (e.type !== 'RequestReceived') return;
+      p.server.sendHeaders(1, [[':status', '200']]);
+      done = p.sender.pipe(1, source, [['x-end', 'yes']]);
+    });
+    for (let i = 0; i < 200 && p.clientEvents.at(-1)?.type !== 'StreamEnded'; i++) {
+      await new Promise((r) => setImmediate(r));
+      p.pump();
+    }
+    await done;
+    expect(p.body(1).equals(Buffer.concat(chunks))).toBe(true);
+    expect(p.clientEvents.at(-2)).toMatchObject({ type: 'TrailersReceived', headers: [['x-end', 'yes']] });
+    expect(pulled).toBe(50);
+  });
+
+  it('rejects when the stream is reset while piping', async () => {
+    const p = senderPair({ localSettings: { initialWindowSize: 1000 } }, {}, { highWaterMark: 1000 });
+    p.pump();
+    p.client.sendHeaders(1, GET('/r'), { endStream: true });
+    p.setAcknowledge(false);
+    let done: Promise<void> | undefined;
+    async function* slow() { for (let i = 0; i < 100; i++) yield Buffer.alloc(1000); }
+    p.pump((e) => {
+      if (e.type !== 'RequestReceived') return;
+      p.server.sendHeaders(1, [[':status', '200']]);
+      done = p.sender.pipe(1, slow());
+    });
+    await new Promise((r) => setImmediate(r));
+    p.pump();
+    p.client.resetStream(1, ErrorCode.CANCEL);
+    p.pump();
+    await expect(done).rejects.toBeInstanceOf(UsageError);
   });
 });
