@@ -75,6 +75,41 @@ describe('priorities on the wire', () => {
     expect(lastOf(3)).toBeLessThan(firstOf(5));
   });
 
+  it('never sends a byte for a stream while one of its ancestors still has data to send, on random trees (property)', () => {
+    fc.assert(
+      fc.property(fc.array(fc.tuple(fc.nat(), fc.integer({ min: 1, max: 256 }), fc.integer({ min: 1, max: 60000 })), { minLength: 2, maxLength: 9 }), (spec) => {
+        const p = senderPair({ localSettings: { initialWindowSize: 1 << 20 } });
+        p.pump();
+        p.client.incrementFlowControlWindow(1 << 24);
+        const parent = new Map<number, number>();
+        spec.forEach(([pick, weight], k) => {
+          const id = 2 * k + 1;
+          const dep = k === 0 || pick % (k + 1) === k ? 0 : 2 * (pick % (k + 1)) + 1;
+          parent.set(id, dep);
+          p.client.sendHeaders(id, GET(`/${k}`), { endStream: true, priority: { dependsOn: dep, weight } });
+        });
+        // all requests arrive before any response is written: the whole tree is known
+        const size = (path: string) => spec[Number(path.slice(1))]![2];
+        const reqs: Array<[number, string]> = [];
+        p.pump((e) => { if (e.type === 'RequestReceived') reqs.push([e.streamId, e.headers.find(([n]) => n === ':path')![1]]); });
+        for (const [id, path] of reqs) {
+          p.server.sendHeaders(id, [[':status', '200']]);
+          p.sender.write(id, Buffer.alloc(size(path), 1));
+          p.sender.end(id);
+        }
+        p.pump();
+        const order = p.data.filter((d) => d.length > 0).map((d) => d.streamId);
+        const last = new Map<number, number>();
+        order.forEach((id, i) => last.set(id, i));
+        order.forEach((id, i) => {
+          for (let a = parent.get(id)!; a !== 0; a = parent.get(a)!) expect(last.get(a)!).toBeLessThan(i);
+        });
+        for (const [id] of reqs) expect(p.body(id).length).toBe(size(`/${(id - 1) / 2}`));
+      }),
+      { numRuns: 60 },
+    );
+  });
+
   it('with a Firefox-style anchor tree, finishes CSS and JS before images under `tree`, not under `round-robin`', () => {
     const run = (scheduler: 'tree' | 'round-robin') => {
       const p = senderPair({ localSettings: { initialWindowSize: 1 << 20 } }, {}, { scheduler });
