@@ -6,7 +6,7 @@
 import { FrameType } from '../../lib/constants.js';
 import type { H2Event } from '../../lib/events.js';
 import { FrameDecoder } from '../../lib/frame/decoder.js';
-import type { DataFrame, Frame } from '../../lib/frame/types.js';
+import type { DataFrame, Frame, SettingsFrame, WindowUpdateFrame } from '../../lib/frame/types.js';
 import { H2Connection, type H2ConnectionOptions } from '../../lib/connection/connection.js';
 import { Sender, type SenderOptions } from '../../lib/sender/sender.js';
 
@@ -17,6 +17,13 @@ export function senderPair(clientOptions: H2ConnectionOptions = {}, serverOption
   const server = new H2Connection({ ...serverOptions, clientSide: false });
   const sender = new Sender(server, senderOptions);
   const wire = new FrameDecoder({ expectSettingsFirst: true, maxFrameSize: 1 << 24 });
+  // A shadow of the windows the client grants, built from the client's own frames: every DATA
+  // frame the server sends is checked against both windows as they stood (RFC 9113 §6.9).
+  const upstream = new FrameDecoder({ expectPreface: true, expectSettingsFirst: true, maxFrameSize: 1 << 24 });
+  let connWindow = 65535;
+  let initialWindow = 65535;
+  const streamWindows = new Map<number, number>();
+  const windowViolations: string[] = [];
   const data: DataSeen[] = [];
   const frames: Frame[] = [];
   const bodies = new Map<number, Buffer[]>();
@@ -34,6 +41,21 @@ export function senderPair(clientOptions: H2ConnectionOptions = {}, serverOption
       const toClient = server.dataToSend();
       if (toServer.length === 0 && toClient.length === 0) return;
       if (toServer.length > 0) {
+        upstream.push(Uint8Array.from(toServer));
+        for (let f = upstream.next(); f; f = upstream.next()) {
+          if (f.type === FrameType.SETTINGS && !(f as SettingsFrame).ack) {
+            for (const [id, v] of (f as SettingsFrame).settings) {
+              if (id !== 4) continue;
+              for (const [sid, w] of streamWindows) streamWindows.set(sid, w + v - initialWindow);
+              initialWindow = v;
+            }
+          }
+          if (f.type === FrameType.WINDOW_UPDATE) {
+            const u = f as WindowUpdateFrame;
+            if (u.streamId === 0) connWindow += u.increment;
+            else streamWindows.set(u.streamId, (streamWindows.get(u.streamId) ?? initialWindow) + u.increment);
+          }
+        }
         const evs = server.receiveData(toServer);
         sender.handle(evs);
         for (const e of evs) { serverEvents.push(e); onServer?.(e); }
@@ -45,6 +67,10 @@ export function senderPair(clientOptions: H2ConnectionOptions = {}, serverOption
           if (f.type === FrameType.DATA) {
             const d = f as DataFrame;
             data.push({ streamId: d.streamId, length: d.data.length, endStream: d.endStream });
+            const sw = (streamWindows.get(d.streamId) ?? initialWindow) - d.flowControlledLength;
+            streamWindows.set(d.streamId, sw);
+            connWindow -= d.flowControlledLength;
+            if (d.flowControlledLength > 0 && (sw < 0 || connWindow < 0)) windowViolations.push(`stream ${d.streamId}: ${d.flowControlledLength} octets, windows ${sw}/${connWindow}`);
           }
         }
         for (const e of client.receiveData(toClient)) {
@@ -59,7 +85,7 @@ export function senderPair(clientOptions: H2ConnectionOptions = {}, serverOption
     throw new Error('pump did not settle');
   }
   return {
-    client, server, sender, data, frames, bodies, clientEvents, serverEvents, pump,
+    client, server, sender, data, frames, bodies, clientEvents, serverEvents, pump, windowViolations,
     setAcknowledge(on: boolean) { acknowledge = on; },
     body(id: number): Buffer { return Buffer.concat(bodies.get(id) ?? []); },
   };

@@ -110,6 +110,26 @@ describe('priorities on the wire', () => {
     );
   });
 
+  it('delivers a browser-like page (anchor tree, 20 resources) byte-exact with small windows, never over a window', () => {
+    const p = senderPair({ localSettings: { initialWindowSize: 6000 } });
+    p.pump();
+    p.client.prioritize(3, { weight: 201 });
+    p.client.prioritize(5, { weight: 101 });
+    p.client.prioritize(7, { weight: 1 });
+    p.client.prioritize(9, { weight: 1, dependsOn: 7 });
+    p.client.prioritize(11, { weight: 1, dependsOn: 3 });
+    const sizes = new Map<number, number>();
+    for (let i = 0; i < 20; i++) {
+      const id = 13 + 2 * i;
+      sizes.set(id, 3000 + 7919 * i);
+      p.client.sendHeaders(id, GET(`/r${i}`), { endStream: true, priority: { dependsOn: [3, 5, 9, 11][i % 4]!, weight: 1 + ((i * 37) % 256) } });
+    }
+    p.pump(serve(p, (path) => sizes.get(13 + 2 * Number(path.slice(2)))!));
+    for (const [id, n] of sizes) expect(p.body(id).length).toBe(n);
+    expect(p.windowViolations).toEqual([]);
+    expect(p.data.every((d) => d.length <= 6000)).toBe(true);
+  });
+
   it('with a Firefox-style anchor tree, finishes CSS and JS before images under `tree`, not under `round-robin`', () => {
     const run = (scheduler: 'tree' | 'round-robin') => {
       const p = senderPair({ localSettings: { initialWindowSize: 1 << 20 } }, {}, { scheduler });
@@ -125,10 +145,11 @@ describe('priorities on the wire', () => {
       for (const [id, path, anchor] of requests) p.client.sendHeaders(id, GET(path), { endStream: true, priority: { dependsOn: anchor, weight: 32 } });
       p.pump(serve(p, () => 120000));
       const ends = new Map(p.data.filter((d) => d.endStream).map((d, i) => [d.streamId, i]));
-      return { ends, data: p.data, body: (id: number) => p.body(id).length };
+      return { ends, data: p.data, body: (id: number) => p.body(id).length, violations: p.windowViolations };
     };
     const tree = run('tree');
     const rr = run('round-robin');
+    expect(tree.violations).toEqual([]);
     for (const id of [13, 15, 17, 19]) {
       expect(tree.body(id)).toBe(120000);
       expect(rr.body(id)).toBe(120000); // same bytes either way

@@ -30,7 +30,8 @@ describe('sending bodies', () => {
         [...paths.keys()].forEach((path, i) => p.client.sendHeaders(2 * i + 1, GET(path), { endStream: true }));
         p.pump(respondWith(p, paths));
         [...paths.entries()].forEach(([path, n], i) => expect(p.body(2 * i + 1).equals(Buffer.alloc(n, path.charCodeAt(1)))).toBe(true));
-        // the client's engine enforces its windows: any overrun would have reset a stream or the connection
+        // on the wire, against a shadow of the client's windows; the client's engine would also reset any overrun
+        expect(p.windowViolations).toEqual([]);
         expect(p.clientEvents.filter((e) => e.type === 'StreamReset')).toEqual([]);
         for (const d of p.data) expect(d.length).toBeLessThanOrEqual(Math.min(16384, win));
         expect(p.data.filter((d) => d.length === 0).every((d) => d.endStream)).toBe(true); // 0-byte DATA only to end a stream
