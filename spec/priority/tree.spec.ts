@@ -12,6 +12,17 @@ function picks(t: PriorityTree, n: number): number[] {
   for (let i = 0; i < n; i++) out.push(t.next()!);
   return out;
 }
+/** RFC 7540 Figure 4/5 tree: x(0) → A; A → B, C; C → D, E; D → F.   A=1 B=3 C=5 D=7 E=9 F=11 */
+function figure5(): PriorityTree {
+  const t = new PriorityTree();
+  t.insertStream(1);
+  t.insertStream(3, { dependsOn: 1 });
+  t.insertStream(5, { dependsOn: 1 });
+  t.insertStream(7, { dependsOn: 5 });
+  t.insertStream(9, { dependsOn: 5 });
+  t.insertStream(11, { dependsOn: 7 });
+  return t;
+}
 function counts(seq: number[]): Record<number, number> {
   const c: Record<number, number> = {};
   for (const x of seq) c[x] = (c[x] ?? 0) + 1;
@@ -44,18 +55,6 @@ describe('RFC 7540 §5.3 golden trees', () => {
     expect(kids(t, 1)).toEqual([7]);
     expect(kids(t, 7)).toEqual([3, 5]);
   });
-
-  // Figure 4/5 tree: x(0) → A; A → B, C; C → D, E; D → F.   A=1 B=3 C=5 D=7 E=9 F=11
-  function figure5(): PriorityTree {
-    const t = new PriorityTree();
-    t.insertStream(1);
-    t.insertStream(3, { dependsOn: 1 });
-    t.insertStream(5, { dependsOn: 1 });
-    t.insertStream(7, { dependsOn: 5 });
-    t.insertStream(9, { dependsOn: 5 });
-    t.insertStream(11, { dependsOn: 7 });
-    return t;
-  }
 
   it('Figure 5, non-exclusive: A made dependent on its descendant D → D moves to x first, keeping its weight', () => {
     const t = figure5();
@@ -248,13 +247,7 @@ describe('deep trees: iterative walks', () => {
 
 describe('regressions for python-hyper/priority defects (reference §1.3)', () => {
   it('1: reprioritizing onto a descendant never lists a node under two parents', () => {
-    const t = new PriorityTree();
-    t.insertStream(1);
-    t.insertStream(3, { dependsOn: 1 });
-    t.insertStream(5, { dependsOn: 1 });
-    t.insertStream(7, { dependsOn: 5 });
-    t.insertStream(9, { dependsOn: 5 });
-    t.insertStream(11, { dependsOn: 7 });
+    const t = figure5();
     t.reprioritize(1, { dependsOn: 7 });
     const listed = [0, ...t.ids()].flatMap((id) => t.nodeInfo(id)!.children);
     expect(listed.filter((x) => x === 11)).toHaveLength(1);
