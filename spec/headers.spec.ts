@@ -9,6 +9,48 @@ const RESP: HeaderField[] = [[':status', '200']];
 const malformed = (h: HeaderField[], kind: BlockKind, cp = false) => 'malformed' in checkReceived(h, kind, cp);
 const OUT = { normalize: true, validate: true, splitCookies: false, connectProtocol: false };
 
+/** Every malformed-block case; received they are malformed, sent they are usage errors. */
+const MALFORMED: Array<[string, HeaderField[], BlockKind]> = [
+  ['an uppercase name (§8.2.1)', [...REQ, ['Accept', '*/*']], 'request'],
+  ['a space in a name', [...REQ, ['x y', '1']], 'request'],
+  ['a non-ASCII name', [...REQ, ['x\u00e9', '1']], 'request'],
+  ['a colon inside a name', [...REQ, ['x:y', '1']], 'request'],
+  ['an empty name', [...REQ, ['', '1']], 'request'],
+  ['NUL in a value', [...REQ, ['x', 'a\u0000b']], 'request'],
+  ['CR in a value', [...REQ, ['x', 'a\rb']], 'request'],
+  ['LF in a value', [...REQ, ['x', 'a\nb']], 'request'],
+  ['a value with leading whitespace', [...REQ, ['x', ' a']], 'request'],
+  ['a value with trailing tab', [...REQ, ['x', 'a\t']], 'request'],
+  ['connection (§8.2.2)', [...REQ, ['connection', 'close']], 'request'],
+  ['keep-alive', [...REQ, ['keep-alive', '5']], 'request'],
+  ['proxy-connection', [...REQ, ['proxy-connection', 'x']], 'request'],
+  ['transfer-encoding', [...REQ, ['transfer-encoding', 'chunked']], 'request'],
+  ['upgrade', [...REQ, ['upgrade', 'h2c']], 'request'],
+  ['te other than trailers', [...REQ, ['te', 'gzip']], 'request'],
+  ['a pseudo-header after a regular field (§8.3)', [[':method', 'GET'], ['x', '1'], [':path', '/'], [':scheme', 'https']], 'request'],
+  ['a duplicate pseudo-header', [...REQ, [':path', '/again']], 'request'],
+  ['an undefined pseudo-header', [...REQ, [':foo', 'x']], 'request'],
+  [':status in a request', [...REQ, [':status', '200']], 'request'],
+  ['a request pseudo-header in a response', [[':status', '200'], [':path', '/']], 'response'],
+  ['a pseudo-header in trailers', [[':status', '200']], 'trailers'],
+  ['a request without :method', REQ.slice(1), 'request'],
+  ['a request without :scheme', REQ.filter(([n]) => n !== ':scheme'), 'request'],
+  ['a request without :path', REQ.filter(([n]) => n !== ':path'), 'request'],
+  ['an empty :path', [[':method', 'GET'], [':scheme', 'https'], [':path', '']], 'request'],
+  ['CONNECT with :path (§8.5)', [[':method', 'CONNECT'], [':authority', 'a:443'], [':path', '/']], 'request'],
+  ['CONNECT without :authority', [[':method', 'CONNECT']], 'request'],
+  [':protocol without SETTINGS_ENABLE_CONNECT_PROTOCOL (RFC 8441)', [[':method', 'CONNECT'], [':protocol', 'websocket'], [':scheme', 'https'], [':path', '/'], [':authority', 'a']], 'request'],
+  ['host differing from :authority (§8.3.1)', [...REQ, ['host', 'other.example']], 'request'],
+  ['two host fields', [[':method', 'GET'], [':scheme', 'https'], [':path', '/'], ['host', 'a'], ['host', 'a']], 'request'],
+  ['a response without :status', [['x', '1']], 'response'],
+  ['a non-numeric :status', [[':status', '2xx']], 'response'],
+  ['a 1xx status as a final response', [[':status', '100']], 'response'],
+  ['a final status in an informational block', [[':status', '200']], 'informational'],
+  [':status 101 (§8.6)', [[':status', '101']], 'informational'],
+  ['a non-numeric content-length', [...REQ, ['content-length', '1e3']], 'request'],
+  ['conflicting content-lengths', [...REQ, ['content-length', '3'], ['content-length', '4']], 'request'],
+];
+
 describe('received header blocks (RFC 9113 §8)', () => {
   it('accepts a well-formed request, response, 1xx and trailers, and reports method, status and content-length', () => {
     expect(checkReceived([...REQ, ['content-length', '12']], 'request', false)).toEqual({ method: 'GET', status: undefined, contentLength: 12, protocol: undefined });
@@ -19,46 +61,7 @@ describe('received header blocks (RFC 9113 §8)', () => {
     expect(malformed([...REQ, ['x-empty', '']], 'request')).toBe(false);
   });
 
-  it.each<[string, HeaderField[], BlockKind]>([
-    ['an uppercase name (§8.2.1)', [...REQ, ['Accept', '*/*']], 'request'],
-    ['a space in a name', [...REQ, ['x y', '1']], 'request'],
-    ['a non-ASCII name', [...REQ, ['x\u00e9', '1']], 'request'],
-    ['a colon inside a name', [...REQ, ['x:y', '1']], 'request'],
-    ['an empty name', [...REQ, ['', '1']], 'request'],
-    ['NUL in a value', [...REQ, ['x', 'a\u0000b']], 'request'],
-    ['CR in a value', [...REQ, ['x', 'a\rb']], 'request'],
-    ['LF in a value', [...REQ, ['x', 'a\nb']], 'request'],
-    ['a value with leading whitespace', [...REQ, ['x', ' a']], 'request'],
-    ['a value with trailing tab', [...REQ, ['x', 'a\t']], 'request'],
-    ['connection (§8.2.2)', [...REQ, ['connection', 'close']], 'request'],
-    ['keep-alive', [...REQ, ['keep-alive', '5']], 'request'],
-    ['proxy-connection', [...REQ, ['proxy-connection', 'x']], 'request'],
-    ['transfer-encoding', [...REQ, ['transfer-encoding', 'chunked']], 'request'],
-    ['upgrade', [...REQ, ['upgrade', 'h2c']], 'request'],
-    ['te other than trailers', [...REQ, ['te', 'gzip']], 'request'],
-    ['a pseudo-header after a regular field (§8.3)', [[':method', 'GET'], ['x', '1'], [':path', '/'], [':scheme', 'https']], 'request'],
-    ['a duplicate pseudo-header', [...REQ, [':path', '/again']], 'request'],
-    ['an undefined pseudo-header', [...REQ, [':foo', 'x']], 'request'],
-    [':status in a request', [...REQ, [':status', '200']], 'request'],
-    ['a request pseudo-header in a response', [[':status', '200'], [':path', '/']], 'response'],
-    ['a pseudo-header in trailers', [[':status', '200']], 'trailers'],
-    ['a request without :method', REQ.slice(1), 'request'],
-    ['a request without :scheme', REQ.filter(([n]) => n !== ':scheme'), 'request'],
-    ['a request without :path', REQ.filter(([n]) => n !== ':path'), 'request'],
-    ['an empty :path', [[':method', 'GET'], [':scheme', 'https'], [':path', '']], 'request'],
-    ['CONNECT with :path (§8.5)', [[':method', 'CONNECT'], [':authority', 'a:443'], [':path', '/']], 'request'],
-    ['CONNECT without :authority', [[':method', 'CONNECT']], 'request'],
-    [':protocol without SETTINGS_ENABLE_CONNECT_PROTOCOL (RFC 8441)', [[':method', 'CONNECT'], [':protocol', 'websocket'], [':scheme', 'https'], [':path', '/'], [':authority', 'a']], 'request'],
-    ['host differing from :authority (§8.3.1)', [...REQ, ['host', 'other.example']], 'request'],
-    ['two host fields', [[':method', 'GET'], [':scheme', 'https'], [':path', '/'], ['host', 'a'], ['host', 'a']], 'request'],
-    ['a response without :status', [['x', '1']], 'response'],
-    ['a non-numeric :status', [[':status', '2xx']], 'response'],
-    ['a 1xx status as a final response', [[':status', '100']], 'response'],
-    ['a final status in an informational block', [[':status', '200']], 'informational'],
-    [':status 101 (§8.6)', [[':status', '101']], 'informational'],
-    ['a non-numeric content-length', [...REQ, ['content-length', '1e3']], 'request'],
-    ['conflicting content-lengths', [...REQ, ['content-length', '3'], ['content-length', '4']], 'request'],
-  ])('treats %s as malformed', (_n, h, kind) => {
+  it.each(MALFORMED)('treats %s as malformed', (_n, h, kind) => {
     expect(malformed(h, kind)).toBe(true);
   });
 
@@ -103,5 +106,20 @@ describe('header blocks we send', () => {
 
   it('lets the caller skip validation', () => {
     expect(() => prepareOutbound([['x', '1']], 'response', { ...OUT, validate: false })).not.toThrow();
+  });
+});
+
+describe('every received-block rule also applies to blocks we send', () => {
+  it('refuses each malformed block of the table above with a UsageError when sending without normalization', () => {
+    expect(MALFORMED.length).toBeGreaterThan(30);
+    for (const [name, h, kind] of MALFORMED) {
+      let thrown: unknown;
+      try {
+        prepareOutbound(h, kind, { ...OUT, normalize: false });
+      } catch (e) {
+        thrown = e;
+      }
+      if (!(thrown instanceof UsageError)) throw new Error(`sending ${name} was not refused`);
+    }
   });
 });
