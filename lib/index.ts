@@ -12,3 +12,4 @@ export { H2Connection, ConnectionState, type H2ConnectionOptions, type LocalSett
 export { LocalSettings, RemoteSettings, Settings } from './settings.js';
 export { StreamState } from './stream/state.js';
 export * from './sender/index.js';
+export * from './node/index.js';

@@ -1,0 +1,4 @@
+/** Node adapter: sessions on sockets, the server entry, the static/demo handler. `lib/node` is the only place that touches sockets. */
+export { Session, type H2Request, type H2Response, type Handler, type SessionOptions } from './session.js';
+export { createH2Server, type H2Server, type H2ServerOptions } from './server.js';
+export { staticHandler } from './static.js';

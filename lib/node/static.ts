@@ -1,0 +1,55 @@
+/**
+ * The `h2sched serve` handler: static files from a directory (or the embedded demo site) with
+ * content types, content-length and HEAD; 404 for what is not there; POST to any path echoes the
+ * request body (handy for testing flow control); other methods get 405.
+ */
+import { createReadStream, promises as fs } from 'node:fs';
+import path from 'node:path';
+import mime from 'mime-types';
+import { demoSite } from './demo.js';
+import type { Handler } from './session.js';
+
+/** A handler serving `root` (a directory), or the demo site when `root` is undefined. */
+export function staticHandler(root: string | undefined): Handler {
+  const base = root === undefined ? undefined : path.resolve(root);
+  return async (req, res) => {
+    if (req.method === 'POST' || req.method === 'PUT') {
+      const type = req.header('content-type') ?? 'application/octet-stream';
+      res.respond(200, [['content-type', type]]);
+      await res.pipe(req.body);
+      return;
+    }
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.respond(405, [['allow', 'GET, HEAD, POST'], ['content-length', '0']]);
+      res.end();
+      return;
+    }
+    const urlPath = decodeURIComponent(new URL(req.path, 'http://x').pathname);
+    const head = req.method === 'HEAD';
+    if (base === undefined) {
+      const asset = demoSite().get(urlPath);
+      if (!asset) return notFound(res, head);
+      res.respond(200, [['content-type', asset.type], ['content-length', String(asset.body.length)], ['cache-control', 'no-cache']]);
+      res.end(head ? undefined : asset.body);
+      return;
+    }
+    let file = path.join(base, urlPath);
+    if (file !== base && !file.startsWith(base + path.sep)) return notFound(res, head); // no escaping the root
+    let stat = await fs.stat(file).catch(() => undefined);
+    if (stat?.isDirectory()) {
+      file = path.join(file, 'index.html');
+      stat = await fs.stat(file).catch(() => undefined);
+    }
+    if (!stat?.isFile()) return notFound(res, head);
+    const type = mime.contentType(path.extname(file)) || 'application/octet-stream';
+    res.respond(200, [['content-type', type], ['content-length', String(stat.size)], ['last-modified', stat.mtime.toUTCString()]]);
+    if (head) res.end();
+    else await res.pipe(createReadStream(file, { highWaterMark: 65536 }));
+  };
+}
+
+function notFound(res: Parameters<Handler>[1], head: boolean): void {
+  const body = 'not found\n';
+  res.respond(404, [['content-type', 'text/plain; charset=utf-8'], ['content-length', String(body.length)]]);
+  res.end(head ? undefined : body);
+}
