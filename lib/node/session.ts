@@ -121,7 +121,8 @@ export class Session {
   private readonly settingsTimer: NodeJS.Timeout;
 
   constructor(private readonly socket: Socket, private readonly handler: Handler, private readonly options: SessionOptions = {}) {
-    this.conn = new H2Connection({ ...options.connection, clientSide: false });
+    // A small outbound buffer keeps scheduling decisions close to the wire (64 KiB unless set).
+    this.conn = new H2Connection({ outboundHighWaterMark: 65536, ...options.connection, clientSide: false });
     this.sender = new Sender(this.conn, { scheduler: options.scheduler ?? 'tree', onWritable: () => this.schedule() });
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
@@ -321,12 +322,16 @@ export class Session {
   }
 
   private flush(): void {
-    if (this.closed || this.blocked) return;
-    this.sender.flush();
-    const out = this.conn.dataToSend();
-    if (out.length === 0) return;
-    this.bytesOut += out.length;
-    if (!this.socket.write(out)) this.blocked = true;
+    // The sender stops at the engine's high-water mark; keep moving until the socket pushes back
+    // ('drain' resumes) or nothing is left — otherwise a stalled peer-independent send waits for
+    // the next inbound frame.
+    while (!this.closed && !this.blocked) {
+      this.sender.flush();
+      const out = this.conn.dataToSend();
+      if (out.length === 0) return;
+      this.bytesOut += out.length;
+      if (!this.socket.write(out)) this.blocked = true;
+    }
   }
 
   private maybeEnd(): void {

@@ -12,6 +12,7 @@ import type { Handler } from './session.js';
 /** A handler serving `root` (a directory), or the demo site when `root` is undefined. */
 export function staticHandler(root: string | undefined): Handler {
   const base = root === undefined ? undefined : path.resolve(root);
+  if (base === undefined) demoSite(); // built now, not on the first request
   return async (req, res) => {
     if (req.method === 'POST' || req.method === 'PUT') {
       const type = req.header('content-type') ?? 'application/octet-stream';

@@ -1,0 +1,46 @@
+/**
+ * Interop helpers: an in-process `h2sched serve` equivalent on a free port, tool detection, and
+ * `itWith(tool, …)`, which runs a test only when the tool is installed and otherwise registers it
+ * as skipped with the install command in its name (never a silent pass).
+ */
+import { execFileSync } from 'node:child_process';
+import type { AddressInfo } from 'node:net';
+import { createH2Server, type H2ServerOptions } from '../../lib/node/server.js';
+import type { Handler } from '../../lib/node/session.js';
+import { staticHandler } from '../../lib/node/static.js';
+
+export async function startServer(options: H2ServerOptions & { handler?: Handler } = {}) {
+  const h2 = createH2Server(options.handler ?? staticHandler(undefined), options);
+  await new Promise<void>((r) => h2.server.listen(0, '127.0.0.1', () => r()));
+  const { port } = h2.server.address() as AddressInfo;
+  return { h2, port, url: `${options.tls ? 'https' : 'http'}://127.0.0.1:${port}` };
+}
+
+const INSTALL: Record<string, string> = {
+  curl: 'apt-get install -y curl',
+  nghttp: 'apt-get install -y nghttp2-client',
+  h2load: 'apt-get install -y nghttp2-client',
+  nghttpd: 'apt-get install -y nghttp2-server',
+  openssl: 'apt-get install -y openssl',
+};
+
+export function has(tool: string): boolean {
+  try {
+    execFileSync('sh', ['-c', `command -v ${tool}`], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** `it` when every tool is installed; otherwise a skipped test whose name says how to install them. */
+export function itWith(tools: string[], name: string, fn: () => Promise<void>, timeout = 60000): void {
+  const missing = tools.filter((t) => !has(t));
+  if (missing.length === 0) {
+    it(name, fn, timeout);
+  } else {
+    const how = [...new Set(missing.map((t) => INSTALL[t] ?? `install ${t}`))].join('; ');
+    console.warn(`skipping "${name}": ${missing.join(', ')} not installed (${how})`);
+    it.skip(`${name} [needs ${missing.join(', ')}: ${how}]`, fn);
+  }
+}
