@@ -1,4 +1,5 @@
-// Runs the test suite: a TypeScript 7 type-check of lib/, spec/ and bench/, then jest.
+// Runs the test suite: a TypeScript 7 type-check of lib/, spec/ and bench/, the build (dist/, for
+// the CLI specs), then jest.
 // CI here does not read jest's own summary, so this script ends with the plain line
 // `jest: N passed, N failed` and keeps jest's exit code. Extra arguments go to jest.
 import { spawnSync } from 'node:child_process';
@@ -19,6 +20,14 @@ if (!args.includes('--no-typecheck')) {
     console.error('type-check failed; tests not run');
     process.exit(tc.status ?? 1);
   }
+}
+
+// The CLI specs spawn the built `h2sched` command (dist/), so build first.
+const build = spawnSync(process.execPath, [tsc, '-p', 'tsconfig.build.json'], { stdio: 'inherit' });
+if (build.status !== 0) {
+  console.log('jest: 0 passed, 1 failed');
+  console.error('build failed; tests not run');
+  process.exit(build.status ?? 1);
 }
 
 const report = '.jest.json';

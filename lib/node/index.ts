@@ -2,3 +2,5 @@
 export { Session, type H2Request, type H2Response, type Handler, type SessionOptions } from './session.js';
 export { createH2Server, type H2Server, type H2ServerOptions } from './server.js';
 export { staticHandler } from './static.js';
+export { connect, H2Client, type H2ClientOptions, type H2ClientResponse, type H2RequestInit } from './client.js';
+export { Endpoint, type EndpointOptions, type EndpointStats } from './endpoint.js';

@@ -30,6 +30,7 @@ const HINT = 'This server speaks HTTP/2 only. Use h2c with prior knowledge (curl
 
 export function createH2Server(handler: Handler, options: H2ServerOptions = {}): H2Server {
   const sessions = new Set<Session>();
+  let idle: (() => void) | undefined;
   const withSession = new WeakSet<net.Socket>();
   const open = (socket: net.Socket): Session => {
     withSession.add(socket);
@@ -38,6 +39,7 @@ export function createH2Server(handler: Handler, options: H2ServerOptions = {}):
       onClose: (info) => {
         sessions.delete(s);
         options.onClose?.(info);
+        idle?.();
       },
     });
     sessions.add(s);
@@ -64,7 +66,16 @@ export function createH2Server(handler: Handler, options: H2ServerOptions = {}):
     server,
     sessions,
     close: () => new Promise<void>((resolve) => {
-      server.close(() => resolve());
+      // done when the listener is closed and every session has ended (its onClose has run)
+      let listening = true;
+      const check = () => {
+        if (!listening && sessions.size === 0) resolve();
+      };
+      idle = check;
+      server.close(() => {
+        listening = false;
+        check();
+      });
       for (const s of sessions) s.shutdown();
       // sockets still being sniffed (no session yet) just close
       for (const sock of sockets) if (!withSession.has(sock)) sock.end();

@@ -8,12 +8,11 @@
  */
 import type { Socket } from 'node:net';
 import { ErrorCode } from '../constants.js';
-import { ConnectionError, H2SchedError } from '../errors.js';
+import { H2SchedError } from '../errors.js';
 import type { H2Event } from '../events.js';
-import { H2Connection, type H2ConnectionOptions } from '../connection/connection.js';
 import type { HeaderField, HeaderInput } from '../hpack/types.js';
-import type { SchedulerName } from '../priority/scheduler.js';
-import { Sender } from '../sender/sender.js';
+import { Body } from './body.js';
+import { Endpoint, type EndpointOptions, type EndpointStats } from './endpoint.js';
 
 /** A request as the handler sees it. */
 export interface H2Request {
@@ -50,54 +49,9 @@ export interface H2Response {
 export type Handler = (req: H2Request, res: H2Response) => void | Promise<void>;
 
 /** Options of a server session. */
-export interface SessionOptions {
-  /** Send scheduler. Default `'tree'`. */
-  scheduler?: SchedulerName;
-  /** Engine options (role is set to server). */
-  connection?: H2ConnectionOptions;
-  /** Close a connection without streams after this long without any frame (ms). Default 120000. */
-  idleTimeout?: number;
-  /** Close with SETTINGS_TIMEOUT when our SETTINGS stay unacknowledged this long (ms). Default 10000. */
-  settingsTimeout?: number;
+export interface SessionOptions extends EndpointOptions {
   /** Called once when the session ends, with counts for a log line. */
-  onClose?: (info: { requests: number; bytesIn: number; bytesOut: number; error?: string }) => void;
-}
-
-class Body implements AsyncIterable<Uint8Array> {
-  private readonly chunks: Array<[Uint8Array, number]> = [];
-  private ended = false;
-  private failed: Error | undefined;
-  private wake: (() => void) | undefined;
-
-  constructor(private readonly ack: (n: number) => void) {}
-
-  push(data: Uint8Array, flowLength: number): void {
-    this.chunks.push([data, flowLength]);
-    this.wake?.();
-  }
-  end(): void {
-    this.ended = true;
-    this.wake?.();
-  }
-  fail(e: Error): void {
-    this.failed = e;
-    this.wake?.();
-  }
-
-  async *[Symbol.asyncIterator](): AsyncIterator<Uint8Array> {
-    for (;;) {
-      const next = this.chunks.shift();
-      if (next !== undefined) {
-        this.ack(next[1]);
-        yield next[0];
-        continue;
-      }
-      if (this.failed) throw this.failed;
-      if (this.ended) return;
-      await new Promise<void>((r) => { this.wake = r; });
-      this.wake = undefined;
-    }
-  }
+  onClose?: (info: EndpointStats) => void;
 }
 
 interface Exchange {
@@ -107,32 +61,11 @@ interface Exchange {
   closed: boolean;
 }
 
-export class Session {
-  readonly conn: H2Connection;
-  readonly sender: Sender;
+export class Session extends Endpoint {
   private readonly exchanges = new Map<number, Exchange>();
-  private blocked = false;
-  private scheduled = false;
-  private closed = false;
-  private requests = 0;
-  private bytesIn = 0;
-  private bytesOut = 0;
-  private idleTimer: NodeJS.Timeout | undefined;
-  private readonly settingsTimer: NodeJS.Timeout;
 
-  constructor(private readonly socket: Socket, private readonly handler: Handler, private readonly options: SessionOptions = {}) {
-    // A small outbound buffer keeps scheduling decisions close to the wire (64 KiB unless set).
-    this.conn = new H2Connection({ outboundHighWaterMark: 65536, ...options.connection, clientSide: false });
-    this.sender = new Sender(this.conn, { scheduler: options.scheduler ?? 'tree', onWritable: () => this.schedule() });
-    socket.setNoDelay(true);
-    socket.on('data', (chunk: Buffer) => this.onData(chunk));
-    socket.on('drain', () => { this.blocked = false; this.flush(); });
-    socket.on('error', (e) => this.finish(e.message));
-    socket.on('close', () => this.finish());
-    this.settingsTimer = setTimeout(() => {
-      if (this.conn.localSettings.unacknowledged > 0) this.abort(ErrorCode.SETTINGS_TIMEOUT, 'SETTINGS not acknowledged');
-    }, options.settingsTimeout ?? 10000);
-    this.settingsTimer.unref();
+  constructor(socket: Socket, private readonly handler: Handler, private readonly options: SessionOptions = {}) {
+    super(socket, false, options, 120000);
   }
 
   /** Starts with the client preface expected (prior knowledge, or TLS with ALPN h2). */
@@ -152,37 +85,7 @@ export class Session {
     if (rest && rest.length > 0) this.onData(rest);
   }
 
-  /** Graceful shutdown: GOAWAY, then close once the open streams end. */
-  shutdown(): void {
-    if (this.closed) return;
-    this.conn.closeConnection(ErrorCode.NO_ERROR);
-    this.flush();
-    this.maybeEnd();
-  }
-
-  private onData(chunk: Uint8Array): void {
-    this.bytesIn += chunk.length;
-    this.touch();
-    let events: H2Event[];
-    try {
-      events = this.conn.receiveData(chunk);
-    } catch (e) {
-      if (e instanceof ConnectionError) {
-        this.handleEvents(e.events as H2Event[]);
-        this.flush();
-        this.finish(e.message);
-        this.socket.end();
-        return;
-      }
-      throw e;
-    }
-    this.handleEvents(events);
-    this.flush();
-    this.maybeEnd();
-  }
-
-  private handleEvents(events: H2Event[]): void {
-    this.sender.handle(events);
+  protected handleEvents(events: H2Event[]): void {
     for (const e of events) {
       switch (e.type) {
         case 'RequestReceived':
@@ -219,7 +122,7 @@ export class Session {
   }
 
   private dispatch(streamId: number, headers: readonly HeaderField[], endStream: boolean): void {
-    this.requests++;
+    this.stats.requests++;
     const get = (n: string) => headers.find(([k]) => k === n)?.[1];
     const body = new Body((n) => {
       if (this.closed) return;
@@ -311,64 +214,9 @@ export class Session {
     };
   }
 
-  private schedule(): void {
-    if (this.scheduled) return;
-    this.scheduled = true;
-    queueMicrotask(() => {
-      this.scheduled = false;
-      this.flush();
-      this.maybeEnd();
-    });
-  }
-
-  private flush(): void {
-    // The sender stops at the engine's high-water mark; keep moving until the socket pushes back
-    // ('drain' resumes) or nothing is left — otherwise a stalled peer-independent send waits for
-    // the next inbound frame.
-    while (!this.closed && !this.blocked) {
-      this.sender.flush();
-      const out = this.conn.dataToSend();
-      if (out.length === 0) return;
-      this.bytesOut += out.length;
-      if (!this.socket.write(out)) this.blocked = true;
-    }
-  }
-
-  private maybeEnd(): void {
-    if (this.closed) return;
-    const draining = this.conn.goawaySent !== undefined || this.conn.goawayReceived !== undefined;
-    if (draining && this.conn.openInboundStreams === 0 && this.conn.outboundBufferSize === 0) this.socket.end();
-  }
-
-  private touch(): void {
-    if (this.idleTimer) this.idleTimer.refresh();
-    else {
-      this.idleTimer = setTimeout(() => {
-        if (this.conn.openInboundStreams === 0) this.shutdown();
-        else this.touch();
-      }, this.options.idleTimeout ?? 120000);
-      this.idleTimer.unref();
-    }
-  }
-
-  private abort(code: number, why: string): void {
-    try {
-      this.conn.closeConnection(code, { debugData: Buffer.from(why) });
-    } catch {
-      /* closed */
-    }
-    this.flush();
-    this.finish(why);
-    this.socket.end();
-  }
-
-  private finish(error?: string): void {
-    if (this.closed) return;
-    this.closed = true;
-    clearTimeout(this.settingsTimer);
-    if (this.idleTimer) clearTimeout(this.idleTimer);
+  protected onFinish(): void {
     for (const x of this.exchanges.values()) x.body.fail(new H2SchedError('connection closed'));
     this.exchanges.clear();
-    this.options.onClose?.({ requests: this.requests, bytesIn: this.bytesIn, bytesOut: this.bytesOut, error });
+    this.options.onClose?.({ ...this.stats });
   }
 }
