@@ -79,6 +79,7 @@ export function demoSite(): Map<string, Asset> {
   const css = filler(60_000, 1, (i, r) => `.c${i} { margin: ${Math.floor(r() * 20)}px; color: #${Math.floor(r() * 0xffffff).toString(16).padStart(6, '0')}; }`);
   site.set('/css/site.css', { type: 'text/css; charset=utf-8', body: Buffer.concat([
     Buffer.from("@font-face { font-family: Demo; src: url(/fonts/demo-regular.woff2) format('woff2'); }\n" +
+      "@font-face { font-family: Demo; font-weight: bold; src: url(/fonts/demo-bold.woff2) format('woff2'); }\n" +
       'body { font-family: Demo, sans-serif; margin: 0; background: #f4f6fb; color: #1b2233; }\n' +
       'header { background: #1d3f8c; color: white; padding: 24px; } main { display: grid; grid-template-columns: repeat(2, 1fr); gap: 12px; padding: 24px; }\n' +
       'img { width: 100%; border-radius: 8px; } .hero { grid-column: span 2; }\n'), css]) });

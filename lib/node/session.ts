@@ -10,6 +10,7 @@ import type { Socket } from 'node:net';
 import { ErrorCode } from '../constants.js';
 import { H2SchedError } from '../errors.js';
 import type { H2Event } from '../events.js';
+import type { PriorityFields } from '../frame/types.js';
 import type { HeaderField, HeaderInput } from '../hpack/types.js';
 import { Body } from './body.js';
 import { Endpoint, type EndpointOptions, type EndpointStats } from './endpoint.js';
@@ -28,6 +29,8 @@ export interface H2Request {
   readonly body: AsyncIterable<Uint8Array>;
   /** Trailers, once the body has been read to its end (if the client sent any). */
   readonly trailers: readonly HeaderField[] | undefined;
+  /** RFC 7540 priority fields the HEADERS frame carried, if any (the `priority` header is in `headers`). */
+  readonly priorityFields: PriorityFields | undefined;
 }
 
 /** The response side, in the spirit of node:http2's `stream.respond()`. */
@@ -52,6 +55,8 @@ export type Handler = (req: H2Request, res: H2Response) => void | Promise<void>;
 export interface SessionOptions extends EndpointOptions {
   /** Called once when the session ends, with counts for a log line. */
   onClose?: (info: EndpointStats) => void;
+  /** Sees every engine event as it happens (logging, tests, priority studies). */
+  onEvents?: (events: readonly H2Event[]) => void;
 }
 
 interface Exchange {
@@ -86,10 +91,11 @@ export class Session extends Endpoint {
   }
 
   protected handleEvents(events: H2Event[]): void {
+    this.options.onEvents?.(events);
     for (const e of events) {
       switch (e.type) {
         case 'RequestReceived':
-          this.dispatch(e.streamId, e.headers, e.endStream);
+          this.dispatch(e.streamId, e.headers, e.endStream, e.priority);
           break;
         case 'DataReceived':
           this.exchanges.get(e.streamId)?.body.push(e.data, e.flowControlledLength);
@@ -121,7 +127,7 @@ export class Session extends Endpoint {
     }
   }
 
-  private dispatch(streamId: number, headers: readonly HeaderField[], endStream: boolean): void {
+  private dispatch(streamId: number, headers: readonly HeaderField[], endStream: boolean, priorityFields?: PriorityFields): void {
     this.stats.requests++;
     const get = (n: string) => headers.find(([k]) => k === n)?.[1];
     const body = new Body((n) => {
@@ -136,7 +142,7 @@ export class Session extends Endpoint {
     if (endStream) body.end();
     const trailersRef = { value: undefined as readonly HeaderField[] | undefined };
     const req = {
-      streamId, trailersRef, headers, body,
+      streamId, trailersRef, headers, body, priorityFields,
       method: get(':method') ?? '', path: get(':path') ?? '', scheme: get(':scheme') ?? '', authority: get(':authority') ?? get('host') ?? '',
       header: (n: string) => get(n.toLowerCase()),
       get trailers() { return trailersRef.value; },

@@ -22,6 +22,7 @@ const INSTALL: Record<string, string> = {
   h2load: 'apt-get install -y nghttp2-client',
   nghttpd: 'apt-get install -y nghttp2-server',
   openssl: 'apt-get install -y openssl',
+  chromium: 'apt-get install -y chromium',
 };
 
 export function has(tool: string): boolean {
