@@ -128,6 +128,7 @@ export class H2Client extends Endpoint {
     const body = init.body;
     const endStream = body === undefined && init.trailers === undefined;
     const id = await this.sender.request(headers, { endStream, priority: fields, signal: p });
+    if (this.closed) throw new H2SchedError('the connection closed before the request went out');
     this.stats.requests++;
     const x: Pending = {
       resolve: () => undefined, reject: () => undefined, informational: [], trailers: undefined, response: undefined,

@@ -1,0 +1,126 @@
+// The Node adapter's own duties on real sockets: the SETTINGS ACK timeout, the idle timeout (and
+// that it spares connections with open streams), handler failures answered per stream (500 or
+// RST_STREAM INTERNAL_ERROR), and a peer's protocol error ending only its own connection.
+import net from 'node:net';
+import { ErrorCode, FrameType } from '../../lib/constants.js';
+import { H2SchedError } from '../../lib/errors.js';
+import { FrameDecoder } from '../../lib/frame/decoder.js';
+import type { Frame } from '../../lib/frame/types.js';
+import { connect } from '../../lib/node/client.js';
+import { demoSite } from '../../lib/node/demo.js';
+import type { Handler } from '../../lib/node/session.js';
+import { staticHandler } from '../../lib/node/static.js';
+import { frameFactory } from '../helpers/frames.js';
+import { startServer } from './helpers.js';
+
+/** A raw client socket: writes bytes, collects the server's frames, knows when the socket closed. */
+async function rawPeer(port: number) {
+  const socket = net.connect(port, '127.0.0.1');
+  await new Promise<void>((r) => socket.once('connect', () => r()));
+  const decoder = new FrameDecoder({ expectPreface: false });
+  const received: Frame[] = [];
+  const closed = new Promise<void>((r) => socket.on('close', () => r()));
+  socket.on('data', (chunk: Buffer) => {
+    decoder.push(chunk);
+    for (let f = decoder.next(); f !== null; f = decoder.next()) received.push(f);
+  });
+  socket.on('error', () => undefined);
+  return { socket, received, closed, f: frameFactory() };
+}
+
+const goaway = (frames: Frame[]) => frames.find((f) => f.type === FrameType.GOAWAY) as (Frame & { errorCode: number }) | undefined;
+
+describe('Node adapter on sockets', () => {
+  it('ends a connection whose peer never acknowledges our SETTINGS with GOAWAY SETTINGS_TIMEOUT', async () => {
+    const s = await startServer({ settingsTimeout: 150 });
+    try {
+      const p = await rawPeer(s.port);
+      p.socket.write(Buffer.concat([p.f.preface(), p.f.settings().encode()])); // no ACK, ever
+      await p.closed;
+      expect(goaway(p.received)?.errorCode).toBe(ErrorCode.SETTINGS_TIMEOUT);
+    } finally {
+      await s.h2.close();
+    }
+  });
+
+  it('closes an idle connection gracefully after idleTimeout, but not one with a stream open', async () => {
+    const slow: Handler = async (req, res) => {
+      await new Promise((r) => setTimeout(r, 400)); // longer than the idle timeout
+      res.respond(200);
+      res.end(`late ${req.path}`);
+    };
+    const s = await startServer({ idleTimeout: 150, handler: slow });
+    try {
+      const client = await connect(s.url);
+      const r = await client.request({ path: '/a' });
+      expect(await r.text()).toBe('late /a'); // the open stream kept it alive
+      const t0 = Date.now();
+      await new Promise<void>((resolve) => {
+        const poll = setInterval(() => {
+          if (client.isClosed) {
+            clearInterval(poll);
+            resolve();
+          }
+        }, 10);
+      });
+      expect(Date.now() - t0).toBeLessThan(2000);
+      expect(s.h2.sessions.size).toBe(0);
+    } finally {
+      await s.h2.close();
+    }
+  });
+
+  it('answers a handler that throws with 500, and one that fails mid-response with RST_STREAM INTERNAL_ERROR', async () => {
+    const handler: Handler = async (req, res) => {
+      if (req.path === '/sync') throw new Error('sync failure');
+      if (req.path === '/async') {
+        await Promise.resolve();
+        throw new Error('async failure');
+      }
+      if (req.path === '/mid') {
+        res.respond(200);
+        res.write('partial');
+        await new Promise((r) => setTimeout(r, 20));
+        throw new Error('failure after the headers');
+      }
+      res.respond(200);
+      res.end('fine');
+    };
+    const s = await startServer({ handler });
+    const client = await connect(s.url);
+    try {
+      expect((await client.request({ path: '/sync' })).status).toBe(500);
+      expect((await client.request({ path: '/async' })).status).toBe(500);
+      const mid = await client.request({ path: '/mid' });
+      expect(mid.status).toBe(200);
+      await expect(mid.bytes()).rejects.toThrow(new RegExp(`reset \\(error code ${ErrorCode.INTERNAL_ERROR}\\)`));
+      expect(await (await client.request({ path: '/ok' })).text()).toBe('fine');
+    } finally {
+      await client.close();
+      await s.h2.close();
+    }
+  });
+
+  it('a peer\'s protocol error ends only its own connection; a transfer on another one completes', async () => {
+    const s = await startServer({ handler: staticHandler(undefined) });
+    const good = await connect(s.url, { connection: { localSettings: { initialWindowSize: 16384 } } });
+    try {
+      const big = await good.request({ path: '/js/vendor.js' });
+      const bad = await rawPeer(s.port);
+      bad.socket.write(Buffer.concat([bad.f.preface(), bad.f.settings().encode(), bad.f.data(0, 'not on stream 0').encode()]));
+      await bad.closed;
+      expect(goaway(bad.received)?.errorCode).toBe(ErrorCode.PROTOCOL_ERROR);
+      expect((await big.bytes()).equals(demoSite().get('/js/vendor.js')!.body)).toBe(true);
+    } finally {
+      await good.close();
+      await s.h2.close();
+    }
+  });
+
+  it('rejects requests with our error class once the connection is gone', async () => {
+    const s = await startServer();
+    const client = await connect(s.url);
+    await s.h2.close();
+    await expect(client.request({ path: '/' })).rejects.toBeInstanceOf(H2SchedError);
+  });
+});
