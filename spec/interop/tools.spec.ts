@@ -6,6 +6,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import type { H2Event } from '../../lib/events.js';
 import { demoSite } from '../../lib/node/demo.js';
 import { itWith, startServer } from './helpers.js';
 
@@ -52,14 +53,23 @@ function completionOrder(stdout: string): string[] {
 
 describe('nghttp', () => {
   itWith(['nghttp'], 'fetches the page with all its assets (-a) and sends its priority tree', async () => {
-    const s = await startServer();
+    const signals: H2Event[] = [];
+    let done: string[] = [];
+    const s = await startServer({ onEvents: (events) => signals.push(...events.filter((e) => e.type === 'PriorityUpdated' || e.type === 'RequestReceived')) });
     try {
       const { stdout } = await run('nghttp', ['-nas', `${s.url}/`]);
-      const done = completionOrder(stdout);
+      done = completionOrder(stdout);
       expect(new Set(done)).toEqual(new Set(['/', '/css/site.css', '/js/vendor.js', '/js/app.js', ...[...demoSite().keys()].filter((p) => p.startsWith('/img/'))]));
     } finally {
       await s.h2.close();
     }
+    // the anchors: PRIORITY frames on idle streams 3, 5, 7, 9, 11 before any request
+    const anchors = signals.filter((e): e is Extract<H2Event, { type: 'PriorityUpdated' }> => e.type === 'PriorityUpdated' && e.streamId <= 11);
+    expect(anchors.map((e) => e.streamId)).toEqual([3, 5, 7, 9, 11]);
+    // every request hangs below one of them (HEADERS priority fields), none on the root
+    const requests = signals.filter((e): e is Extract<H2Event, { type: 'RequestReceived' }> => e.type === 'RequestReceived');
+    expect(requests.length).toBe(done.length);
+    for (const r of requests) expect([3, 5, 7, 9, 11]).toContain(r.priority?.dependsOn);
   });
 
   itWith(['nghttp'], 'with nghttp\'s priority tree and constrained windows, CSS and JS finish before images under tree, not under round-robin', async () => {
