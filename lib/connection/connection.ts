@@ -4,6 +4,7 @@
  * `dataToSend` drains. Nothing here does I/O or keeps time. This file holds the state and the
  * local API (the send side); `recv.ts` handles the peer's frames.
  */
+import { AbuseGuard } from './guard.js';
 import { CLIENT_PREFACE, ErrorCode, FrameType, MAX_INT31, SettingId } from '../constants.js';
 import { concat, EMPTY } from '../bytes.js';
 import { ConnectionError, StreamError, UsageError } from '../errors.js';
@@ -43,6 +44,7 @@ export interface SendDataOptions {
 }
 
 export { ConnectionState } from './state.js';
+export { DEFAULT_ABUSE_LIMITS, type AbuseLimitsInput, type RateLimit } from './guard.js';
 
 export class H2Connection {
   /** @internal */ readonly o: ResolvedOptions;
@@ -57,6 +59,8 @@ export class H2Connection {
   /** @internal */ state: ConnectionState;
   /** @internal Idle client streams a PRIORITY_UPDATE named (RFC 9218 §7.1 cap). */
   readonly prioritizedIdle: Set<number>;
+  /** Abuse budgets of this connection (see {@link AbuseLimitsInput}). */
+  readonly guard: AbuseGuard;
   /** Last stream id of the GOAWAY we sent (streams above it are not processed), or undefined. */
   goawaySent: number | undefined;
   /** Last stream id of the GOAWAY we received (our streams above it were not processed), or undefined. */
@@ -86,7 +90,10 @@ export class H2Connection {
     this.goawaySent = undefined;
     this.goawayReceived = undefined;
     this.prioritizedIdle = new Set();
+    this.guard = new AbuseGuard(options.limits, options.clock);
   }
+
+  private readonly isLive = (id: number): boolean => this.streams.live.has(id);
 
   get clientSide(): boolean {
     return this.o.clientSide;
@@ -170,6 +177,7 @@ export class H2Connection {
           throw e;
         }
         if (frame === null) break;
+        this.guard.inspect(frame, this.isLive);
         try {
           receiveFrame(this, frame, events);
         } catch (e) {
@@ -190,6 +198,7 @@ export class H2Connection {
    */
   dataToSend(amount?: number): Uint8Array {
     const total = this.out.length;
+    this.guard.drained(); // the caller is reading: queued automatic replies are on their way
     if (total === 0) return EMPTY;
     if (amount === undefined || amount >= total) return concat(this.out.take(), total);
     if (amount <= 0) return EMPTY;
@@ -486,6 +495,8 @@ export class H2Connection {
     }
     encodeFrame(this.out, { type: FrameType.RST_STREAM, streamId: e.streamId, errorCode: e.errorCode });
     events.push({ type: 'StreamReset', streamId: e.streamId, errorCode: e.errorCode, initiator: 'local' });
+    this.guard.provokedReset();
+    this.guard.replyQueued();
   }
 
   private fail(e: ConnectionError, events: H2Event[]): void {

@@ -6,6 +6,7 @@ import {
   DEFAULT_MAX_HEADER_LIST_SIZE, MIN_MAX_FRAME_SIZE, SettingId,
 } from '../constants.js';
 import type { Setting } from '../frame/types.js';
+import type { AbuseLimitsInput, DEFAULT_ABUSE_LIMITS } from './guard.js';
 
 /** Our SETTINGS, by name. Omitted values take the defaults listed. */
 export interface LocalSettingsInput {
@@ -57,6 +58,10 @@ export interface H2ConnectionOptions {
   outboundHighWaterMark?: number;
   /** Largest HPACK table our encoder uses, whatever the peer allows. Default 4096. */
   maxEncoderTableSize?: number;
+  /** Abuse budgets (rates of PING, SETTINGS, priority signals, resets, empty frames; queued replies). Defaults in {@link DEFAULT_ABUSE_LIMITS}. */
+  limits?: AbuseLimitsInput;
+  /** Milliseconds for the abuse budgets' refill (default `performance.now`); tests pass a fake one. */
+  clock?: () => number;
 }
 
 export interface ResolvedOptions {

@@ -57,7 +57,10 @@ function notLive(c: H2Connection, streamId: number, input: StreamInput): boolean
 /** DATA the application will never see still reopens the connection window (python h2 #1210). */
 function credit(c: H2Connection, n: number): void {
   const inc = c.recvWindow.acknowledge(n);
-  if (inc > 0) c.out.push(windowUpdate(0, inc));
+  if (inc > 0) {
+    c.guard.replyQueued();
+    c.out.push(windowUpdate(0, inc));
+  }
 }
 
 function windowUpdate(streamId: number, increment: number): Uint8Array {
@@ -243,6 +246,7 @@ function recvSettings(c: H2Connection, f: SettingsFrame, events: H2Event[]): voi
   // > Upon receiving a SETTINGS frame without the ACK flag, the recipient MUST apply the updated
   // > settings as soon as possible upon receipt ... [and] MUST immediately emit a SETTINGS frame
   // > with the ACK flag set.   RFC 9113 §6.5.3
+  c.guard.replyQueued();
   c.out.push(SETTINGS_ACK);
   events.push({ type: 'RemoteSettingsChanged', changedSettings: changed });
 }
@@ -314,6 +318,7 @@ function recvPing(c: H2Connection, f: PingFrame, events: H2Event[]): void {
   const ack = new Uint8Array(17);
   ack.set([0, 0, 8, FrameType.PING, 1, 0, 0, 0, 0]);
   ack.set(f.opaqueData, 9);
+  c.guard.replyQueued();
   c.out.push(ack);
   events.push({ type: 'PingReceived', pingData: Uint8Array.from(f.opaqueData) });
 }
