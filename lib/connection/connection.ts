@@ -486,6 +486,10 @@ export class H2Connection {
   /** @internal A stream error raised by the peer's frame: RST_STREAM, StreamReset(local). */
   streamError(e: StreamError, events: H2Event[]): void {
     const s = this.streams.get(e.streamId);
+    if (s === undefined || s.state !== StreamState.CLOSED) {
+      this.guard.provokedReset();
+      this.guard.replyQueued();
+    }
     if (s !== undefined) {
       if (s.state === StreamState.CLOSED) return;
       s.closedBy = ClosedBy.NONE;
@@ -495,8 +499,6 @@ export class H2Connection {
     }
     encodeFrame(this.out, { type: FrameType.RST_STREAM, streamId: e.streamId, errorCode: e.errorCode });
     events.push({ type: 'StreamReset', streamId: e.streamId, errorCode: e.errorCode, initiator: 'local' });
-    this.guard.provokedReset();
-    this.guard.replyQueued();
   }
 
   private fail(e: ConnectionError, events: H2Event[]): void {
