@@ -166,6 +166,8 @@ export class H2Connection {
     try {
       this.decoder.push(data);
       for (;;) {
+        // a GOAWAY with an error earlier in this chunk closed the connection: the rest is not processed
+        if ((this.state as ConnectionState) === ConnectionState.CLOSED) break; // (receiveFrame may change it)
         let frame;
         try {
           frame = this.decoder.next();
