@@ -70,6 +70,16 @@ export abstract class Endpoint {
   /** Called once when the socket is done, with the reason when it was an error. */
   protected abstract onFinish(error?: string): void;
 
+  /** Octets this connection holds for the peer: body queues, the engine's buffer, the socket's. */
+  get bufferedOctets(): number {
+    return this.sender.queuedTotal + this.conn.outboundBufferSize + this.socket.writableLength;
+  }
+
+  /** Octets written to the socket so far. */
+  get bytesOut(): number {
+    return this.stats.bytesOut;
+  }
+
   /** True once the socket is closed or closing. */
   get isClosed(): boolean {
     return this.closed;

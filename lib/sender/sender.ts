@@ -87,6 +87,13 @@ export class Sender {
     return this.streams.get(streamId)?.queued ?? 0;
   }
 
+  /** Octets queued on all streams and not yet handed to the connection. */
+  get queuedTotal(): number {
+    let n = 0;
+    for (const st of this.streams.values()) n += st.queued;
+    return n;
+  }
+
   /** Requests waiting for a stream slot (client side). */
   get waitingRequests(): number {
     return this.pending.length;

@@ -117,6 +117,40 @@ describe('Node adapter on sockets', () => {
     }
   });
 
+  it('CVE-2019-9517 on a socket: a peer with huge windows that never reads gets 100 endless responses; what the server holds stays bounded', async () => {
+    let produced = 0;
+    const chunk = new Uint8Array(16384);
+    const endless: Handler = async (_req, res) => {
+      res.respond(200);
+      await res.pipe((async function* () {
+        for (let i = 0; i < 640; i++) { // 10 MiB each, produced only as the sender asks
+          produced += chunk.length;
+          yield chunk;
+        }
+      })()).catch(() => undefined);
+    };
+    const s = await startServer({ handler: endless });
+    try {
+      const p = await rawPeer(s.port);
+      p.socket.pause(); // never reads
+      const f = p.f;
+      p.socket.write(Buffer.concat([
+        f.preface(), f.settings().initialWindowSize(0x7fffffff).encode(), f.settings().ack().encode(),
+        f.windowUpdate(0, 0x7fffffff - 65535).encode(),
+        ...Array.from({ length: 100 }, (_, i) => f.headers(2 * i + 1).request('GET', `/big${i}`).eos().encode()),
+      ]));
+      await new Promise((r) => setTimeout(r, 1500));
+      const session = [...s.h2.sessions][0]!;
+      const bound = 100 * (65536 + chunk.length) + 2 * 65536 + 65536; // per-stream high-water mark + one chunk; engine and socket marks
+      expect(session.bufferedOctets).toBeLessThanOrEqual(bound);
+      expect(produced - session.bytesOut).toBeLessThanOrEqual(bound); // nothing produced beyond what is held or written
+      expect(produced).toBeLessThan(100 * 640 * chunk.length); // the handlers were paused, not run to the end
+      p.socket.destroy();
+    } finally {
+      await s.h2.close();
+    }
+  });
+
   it('rejects requests with our error class once the connection is gone', async () => {
     const s = await startServer();
     const client = await connect(s.url);

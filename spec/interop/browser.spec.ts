@@ -51,7 +51,8 @@ describe('headless Chromium', () => {
         if (e.type === 'RemoteSettingsChanged') frames.push(`SETTINGS ${[...e.changedSettings.values()].map((c) => `${c.setting}=${c.newValue}`).join(' ')}`);
       }
     };
-    const s = await startServer({ handler, onEvents, tls: { cert: readFileSync(path.join(dir, 'cert.pem')), key: readFileSync(path.join(dir, 'key.pem')) } });
+    const errors: string[] = [];
+    const s = await startServer({ handler, onEvents, onClose: (info) => { if (info.error) errors.push(info.error); }, tls: { cert: readFileSync(path.join(dir, 'cert.pem')), key: readFileSync(path.join(dir, 'key.pem')) } });
     const shot = path.join(dir, 'shot.png');
     try {
       await run('chromium', [...CHROMIUM_FLAGS, `--user-data-dir=${path.join(dir, 'p1')}`, `--screenshot=${shot}`, `${s.url}/`], { timeout: 60000 });
@@ -61,6 +62,7 @@ describe('headless Chromium', () => {
       await s.h2.close();
     }
 
+    expect(errors).toEqual([]); // two page loads trip no abuse budget
     // every asset the page references arrived, over HTTP/2 (nothing else is served)
     const assets = [...demoSite().keys()].filter((p) => p !== '/index.html');
     for (const p of assets) expect(seen.map((x) => x.path)).toContain(p);
