@@ -110,6 +110,15 @@ export abstract class Endpoint {
   }
 
   protected onData(chunk: Uint8Array): void {
+    try {
+      this.receive(chunk);
+    } catch (e) {
+      // whatever escaped (a bug of ours or of a handler's synchronous code) ends this connection only
+      if (!this.closed) this.abort(ErrorCode.INTERNAL_ERROR, `internal error: ${(e as Error)?.message ?? String(e)}`);
+    }
+  }
+
+  private receive(chunk: Uint8Array): void {
     if (this.closed) return;
     this.stats.bytesIn += chunk.length;
     this.touch();

@@ -14,6 +14,7 @@ import { concat } from '../bytes.js';
 import { UsageError } from '../errors.js';
 import type { H2Event } from '../events.js';
 import type { H2Connection, SendHeadersOptions } from '../connection/connection.js';
+import { ConnectionState } from '../connection/state.js';
 import type { HeaderInput } from '../hpack/types.js';
 import { createScheduler, type SchedulerOptions } from '../priority/index.js';
 import type { SchedulerName, SendScheduler } from '../priority/scheduler.js';
@@ -208,6 +209,8 @@ export class Sender {
   flush(budget: number = Number.POSITIVE_INFINITY): number {
     let moved = 0;
     const conn = this.conn;
+    // a connection that failed (our GOAWAY after a ConnectionError) or closed takes no more DATA
+    if (conn.state === ConnectionState.CLOSED) return 0;
     while (moved < budget && !conn.outboundBufferFull) {
       const id = this.scheduler.peek();
       if (id === null) break;

@@ -175,20 +175,21 @@ describe('attacks: each gets the RFC answer with bounded memory', () => {
   it('CVE-2023-44487 rapid reset: HEADERS then RST_STREAM, thousands of times → GOAWAY after 1000; the app saw at most 1001 requests', () => {
     const r = rig();
     const bytes = many(20_000, (i) => Buffer.concat([GET(r.peer.frames, 2 * i + 1).encode(), r.peer.frames.reset(2 * i + 1).cancel().encode()]));
-    const { queued, goaway } = floodAndCollect(r, bytes);
+    const { queued, back, goaway } = floodAndCollect(r, bytes);
     expect(goaway?.errorCode).toBe(ErrorCode.ENHANCE_YOUR_CALM);
     expect(r.peer.events.filter((e) => e.type === 'RequestReceived').length).toBeLessThanOrEqual(1001);
     expect(r.conn.streams.live.size).toBeLessThanOrEqual(1);
     expect(queued).toBeLessThan(200);
-    record('44487 rapid reset (20,000 HEADERS+RST)', 'peerResets 1000 burst, 33/s', queued, []);
+    record('44487 rapid reset (20,000 HEADERS+RST)', 'peerResets 1000 burst, 33/s', queued, back);
   });
 
   it('CVE-2019-9518 empty frames flood: empty DATA without END_STREAM → GOAWAY after 1000', () => {
     const r = rig();
     r.peer.send(r.peer.frames.headers(1).request('POST', '/upload'));
-    const { goaway } = floodAndCollect(r, many(10_000, () => r.peer.frames.data(1, '').encode()));
+    const { queued, back, goaway } = floodAndCollect(r, many(10_000, () => r.peer.frames.data(1, '').encode()));
     expect(goaway?.errorCode).toBe(ErrorCode.ENHANCE_YOUR_CALM);
     expect(r.peer.events.filter((e) => e.type === 'DataReceived').length).toBeLessThanOrEqual(1000);
+    record('9518 empty DATA flood (10,000)', 'emptyFrames 1000 burst, 100/s', queued, back);
   });
 
   it('CVE-2024-27316 CONTINUATION flood: endless CONTINUATION without END_HEADERS → GOAWAY at the frame cap, at most 128 KiB held', () => {
@@ -196,6 +197,7 @@ describe('attacks: each gets the RFC answer with bounded memory', () => {
     const { goaway } = floodAndCollect(r, Buffer.concat([openBlock(r.peer.frames, 1), many(1000, () => r.peer.frames.continuation(1, 'x'.repeat(10_000), false).encode())]));
     expect(goaway?.errorCode).toBe(ErrorCode.ENHANCE_YOUR_CALM);
     expect(Buffer.from(goaway!.debugData).toString()).toMatch(/header block over 131072 octets/); // at most 128 KiB was held
+    record('27316 CONTINUATION flood (1,000 × 10 KB)', '128 KiB per block, 64 CONTINUATIONs', r.conn.outboundBufferSize, [goaway!]);
     // the same with empty CONTINUATIONs: the count cap (64) ends it
     const r2 = rig();
     const { goaway: g2 } = floodAndCollect(r2, Buffer.concat([openBlock(r2.peer.frames, 1), many(1000, () => r2.peer.frames.continuation(1, '', false).encode())]));
@@ -215,6 +217,7 @@ describe('attacks: each gets the RFC answer with bounded memory', () => {
     expect(back.find((f) => f.type === FrameType.GOAWAY)).toBeUndefined();
     expect(reset?.streamId).toBe(1);
     expect(r.peer.events.filter((e) => e.type === 'RequestReceived')).toEqual([]);
+    record('6581 HPACK bomb (4 KB × 10,000 = 40 MB decoded)', 'header list 64 KiB', r.conn.outboundBufferSize, back);
     // the connection goes on: the next request is served
     r.peer.send(GET(r.peer.frames, 3));
     expect(r.peer.events.at(-2)).toMatchObject({ type: 'RequestReceived', streamId: 3 });
@@ -239,7 +242,7 @@ describe('attacks: each gets the RFC answer with bounded memory', () => {
     let goaway: (Frame & { errorCode: number }) | undefined;
     let dataFrames = 0;
     for (let round = 0; round < 100 && !goaway; round++) {
-      r.peer.send(many(50, (i) => r.peer.frames.windowUpdate(2 * i + 1, 1).encode()), r.peer.frames.windowUpdate(0, 50).encode());
+      r.sender.handle(r.peer.send(many(50, (i) => r.peer.frames.windowUpdate(2 * i + 1, 1).encode()), r.peer.frames.windowUpdate(0, 50).encode()));
       r.sender.flush();
       const back = r.peer.received();
       dataFrames += count(back, FrameType.DATA);
@@ -249,6 +252,7 @@ describe('attacks: each gets the RFC answer with bounded memory', () => {
     expect(dataFrames).toBeLessThanOrEqual(1000 + 50); // one-octet frames: at most one per tiny increment, plus the initial windows
     expect(r.conn.outboundBufferSize).toBe(0); // everything that went out was read above; nothing piles up
     expect(held(r.sender, Array.from({ length: 50 }, (_, i) => 2 * i + 1))).toBeLessThanOrEqual(50 * (10 << 20));
+    record(`9511 data dribble (50 streams, 1-octet windows; ${dataFrames} DATA frames in all)`, 'tinyWindowUpdates 1000 burst, 100/s', r.conn.outboundBufferSize, [goaway!]);
   });
 
   it('CVE-2019-9517 internal data buffering: large responses to a zero window are held back by the sender, not buffered for the wire', async () => {

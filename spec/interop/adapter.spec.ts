@@ -151,6 +151,26 @@ describe('Node adapter on sockets', () => {
     }
   });
 
+  it('a ping flood during a streaming response ends that connection with ENHANCE_YOUR_CALM; the process and other connections carry on', async () => {
+    const s = await startServer({ handler: staticHandler(undefined) });
+    const good = await connect(s.url);
+    try {
+      const p = await rawPeer(s.port);
+      const f = p.f;
+      p.socket.write(Buffer.concat([f.preface(), f.settings().encode(), f.settings().ack().encode(), f.headers(1).request('GET', '/js/vendor.js').eos().encode()]));
+      await new Promise((r) => setTimeout(r, 50)); // the response is streaming, its window spent
+      // window for the response, then the flood, in one chunk: the stream is ready when the budget trips
+      p.socket.write(Buffer.concat([f.windowUpdate(0, 1 << 20).encode(), f.windowUpdate(1, 1 << 20).encode(), ...Array.from({ length: 3000 }, () => f.ping('pingpong').encode())]));
+      await p.closed;
+      expect(goaway(p.received)?.errorCode).toBe(ErrorCode.ENHANCE_YOUR_CALM);
+      const r = await good.request({ path: '/css/site.css' });
+      expect((await r.bytes()).equals(demoSite().get('/css/site.css')!.body)).toBe(true);
+    } finally {
+      await good.close();
+      await s.h2.close();
+    }
+  });
+
   it('rejects requests with our error class once the connection is gone', async () => {
     const s = await startServer();
     const client = await connect(s.url);
