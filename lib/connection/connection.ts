@@ -224,6 +224,17 @@ export class H2Connection {
     return concat(head, n);
   }
 
+  /**
+   * Everything queued, as the pieces it is made of (frame headers and small frames share slab
+   * views; DATA payloads are the caller's own views) — no copy. For vectored writes
+   * (`socket.cork()`, one `write` per piece, `uncork()`); `dataToSend()` joins them instead.
+   */
+  dataToSendPieces(): Uint8Array[] {
+    this.guard.drained();
+    if (this.out.length === 0) return [];
+    return this.out.take();
+  }
+
   /** Drops everything queued for sending. */
   clearOutboundDataBuffer(): void {
     this.out.take();

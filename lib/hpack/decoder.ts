@@ -28,6 +28,26 @@ function str(s: Buffer | number[]): string {
   return out;
 }
 
+/**
+ * hpack.js defect 9: its byte queue (obuf) answers `take(0)` — every empty string literal — with
+ * the deprecated `new Buffer(0)`, whose deprecation check cost 4% of a busy server's CPU. Patched
+ * once, on obuf's prototype, to return one shared empty Buffer (same behaviour, nothing to write).
+ */
+let obufPatched = false;
+function patchObuf(reader: BitReader): void {
+  if (obufPatched) return;
+  obufPatched = true;
+  const queue = (reader as unknown as { buffer?: object }).buffer;
+  if (queue === undefined) return;
+  const proto = Object.getPrototypeOf(queue) as { take?: (n: number) => Buffer };
+  const take = proto.take;
+  if (typeof take !== 'function') return;
+  const empty = Buffer.alloc(0);
+  proto.take = function (this: unknown, n: number): Buffer {
+    return n === 0 ? empty : take.call(this, n);
+  };
+}
+
 /** Decoding side of one connection's HPACK context. */
 export class HpackDecoder {
   /** Our SETTINGS_MAX_HEADER_LIST_SIZE; a block decoding to more is refused. */
@@ -42,6 +62,7 @@ export class HpackDecoder {
     // hpack.js defect 1: its `{table: {size}}` option is ignored; `maxSize` is what it reads.
     this.table = hpack.table.create({ maxSize: size });
     this.reader = hpack.decoder.create();
+    patchObuf(this.reader);
     this.maxHeaderListSize = options.maxHeaderListSize ?? DEFAULT_MAX_HEADER_LIST_SIZE;
     this.updateRequired = false;
   }

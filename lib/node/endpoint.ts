@@ -157,12 +157,20 @@ export abstract class Endpoint {
    * would leave the rest waiting for the next inbound frame.
    */
   protected flush(): void {
+    const socket = this.socket;
     while (!this.closed && !this.blocked) {
       this.sender.flush();
-      const out = this.conn.dataToSend();
-      if (out.length === 0) return;
-      this.stats.bytesOut += out.length;
-      if (!this.socket.write(out)) this.blocked = true;
+      const pieces = this.conn.dataToSendPieces();
+      if (pieces.length === 0) return;
+      // a vectored write of the pieces as they are: body views are not copied on our side
+      let ok = true;
+      if (pieces.length > 1) socket.cork();
+      for (const p of pieces) {
+        this.stats.bytesOut += p.length;
+        ok = socket.write(p);
+      }
+      if (pieces.length > 1) socket.uncork();
+      if (!ok) this.blocked = true;
     }
   }
 

@@ -25,6 +25,9 @@ export interface H2Server {
   close(): Promise<void>;
 }
 
+/** Socket buffer mark: large enough for a few frames per write, small enough that the scheduler decides close to the wire. */
+const SOCKET_HWM = 131072;
+
 const HINT = 'This server speaks HTTP/2 only. Use h2c with prior knowledge (curl --http2-prior-knowledge),\n' +
   'an HTTP/1.1 request with "Upgrade: h2c" and "HTTP2-Settings", or TLS with ALPN h2.\n';
 
@@ -47,7 +50,7 @@ export function createH2Server(handler: Handler, options: H2ServerOptions = {}):
   };
   let server: net.Server;
   if (options.tls) {
-    server = tls.createServer({ ...options.tls, ALPNProtocols: ['h2'] }, (socket) => {
+    server = tls.createServer({ ...options.tls, ALPNProtocols: ['h2'], highWaterMark: SOCKET_HWM }, (socket) => {
       if (socket.alpnProtocol !== 'h2') {
         socket.end(`HTTP/1.1 505 HTTP Version Not Supported\r\ncontent-type: text/plain\r\nconnection: close\r\ncontent-length: ${HINT.length}\r\n\r\n${HINT}`);
         return;
@@ -55,7 +58,7 @@ export function createH2Server(handler: Handler, options: H2ServerOptions = {}):
       open(socket).start();
     });
   } else {
-    server = net.createServer((socket) => sniff(socket, open));
+    server = net.createServer({ highWaterMark: SOCKET_HWM }, (socket) => sniff(socket, open));
   }
   const sockets = new Set<net.Socket>();
   server.on(options.tls ? 'secureConnection' : 'connection', (socket: net.Socket) => {

@@ -234,6 +234,26 @@ describe('hpack.js defects and what the adapter does about them', () => {
     expect(e.tableSize).toBeLessThanOrEqual(256);
   });
 
+  it('9: obuf answers take(0) with the deprecated new Buffer(0): patched to a shared empty Buffer, empty values still decode', () => {
+    new HpackDecoder(); // applies the patch
+    const reader = hpack.decoder.create() as unknown as { buffer: { take(n: number): Buffer } };
+    const a = reader.buffer.take(0);
+    expect(a.length).toBe(0);
+    expect(reader.buffer.take(0)).toBe(a); // shared, no allocation (and no deprecation check)
+    const c = new HeaderCodec();
+    const list: HeaderInput[] = [['x-empty', ''], ['y', '']];
+    expect(c.decode(c.encode(list))).toEqual(list);
+  });
+
+  it('10: wbuf allocates with the deprecated new Buffer(n): patched to Buffer.allocUnsafe, blocks still round-trip', () => {
+    const e = new HpackEncoder(); // the first encode applies the patch
+    const d = new HpackDecoder();
+    const list: HeaderInput[] = [[':status', '200'], ['x-long', 'v'.repeat(5000)], ['x-short', 'a']];
+    for (let i = 0; i < 3; i++) expect(d.decode(e.encode(list))).toEqual(list);
+    const w = hpack.encoder.create() as unknown as { buffer: { _next: { toString(): string } } };
+    expect(w.buffer._next.toString()).toContain('allocUnsafe');
+  });
+
   it('3: hpack.js crashes on the name __proto__ (plain-object map): the adapter uses Maps', () => {
     const t = hpack.table.create({ maxSize: 4096 }) as unknown as { reverseLookup(n: string, v: string): number };
     expect(() => t.reverseLookup('__proto__', 'y')).toThrow(TypeError);
