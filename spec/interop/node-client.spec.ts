@@ -89,7 +89,8 @@ describe('trailers and graceful shutdown', () => {
     let goaway = false;
     c.on('goaway', () => { goaway = true; });
     const inFlight = request(c, { ':path': '/img/hero.png' });
-    await new Promise((r) => setTimeout(r, 20));
+    // close once the server has taken the request (its stream is open), however slow the machine
+    while (![...s.h2.sessions].some((x) => x.conn.openInboundStreams > 0)) await new Promise((r) => setTimeout(r, 2));
     const closed = s.h2.close();
     const r = await inFlight;
     expect(r.body.equals(demoSite().get('/img/hero.png')!.body)).toBe(true);
