@@ -5,19 +5,28 @@
  */
 import { frameBench } from './frame.js';
 import { hpackBench } from './hpack.js';
+import { qualityReport } from './quality.js';
 import { schedulerBench, schedulerSummary } from './scheduler.js';
 import { type Row, table } from './util.js';
 
 const GROUPS: Record<string, () => Promise<Row[]>> = { frame: frameBench, hpack: hpackBench, scheduler: schedulerBench };
+const REPORTS: Record<string, () => Promise<string>> = { quality: () => qualityReport() };
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));
-const names = wanted.length > 0 ? wanted : Object.keys(GROUPS);
+const names = wanted.length > 0 ? wanted : [...Object.keys(REPORTS), ...Object.keys(GROUPS)];
 const rows: Row[] = [];
+const reports: string[] = [];
 for (const n of names) {
+  const r = REPORTS[n];
+  if (r) {
+    reports.push(await r());
+    continue;
+  }
   const g = GROUPS[n];
-  if (!g) throw new Error(`unknown bench group ${n}; known: ${Object.keys(GROUPS).join(', ')}`);
+  if (!g) throw new Error(`unknown bench group ${n}; known: ${[...Object.keys(REPORTS), ...Object.keys(GROUPS)].join(', ')}`);
   rows.push(...(await g()));
 }
+for (const r of reports) console.log(`\n${r}`);
 console.log(`\nnode ${process.version}, ${new Date().toISOString()}\n`);
-console.log(table(rows));
+if (rows.length > 0) console.log(table(rows));
 if (names.includes('scheduler')) console.log(`\n${schedulerSummary(rows)}`);
