@@ -1,16 +1,17 @@
 /**
  * `npm run bench`: runs every bench group and prints one markdown table. Ratios compare cases
  * with a baseline measured in the same run (machines are noisy; absolute numbers are not).
- * Usage: node dist-bench/bench/run.js [group...]   (groups: frame, hpack, scheduler)
+ * Usage: node dist-bench/bench/run.js [group...]   (groups: quality, server, frame, hpack, scheduler)
  */
 import { frameBench } from './frame.js';
 import { hpackBench } from './hpack.js';
 import { qualityReport } from './quality.js';
+import { serverReport } from './server.js';
 import { schedulerBench, schedulerSummary } from './scheduler.js';
 import { type Row, table } from './util.js';
 
 const GROUPS: Record<string, () => Promise<Row[]>> = { frame: frameBench, hpack: hpackBench, scheduler: schedulerBench };
-const REPORTS: Record<string, () => Promise<string>> = { quality: () => qualityReport() };
+const REPORTS: Record<string, () => Promise<string>> = { quality: () => qualityReport(), server: () => serverReport() };
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));
 const names = wanted.length > 0 ? wanted : [...Object.keys(REPORTS), ...Object.keys(GROUPS)];
