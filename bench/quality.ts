@@ -69,5 +69,5 @@ export async function qualityReport(outDir = 'bench/results'): Promise<string> {
   const charts = await renderCharts(names.map((n) => ({ name: n, title: titles.get(n)!, results: SCHEDULERS.map((s) => cells.get(`${n}/${s}`)!.first) })), outDir);
   const md = `# Scheduling quality\n\n${table}\n\nCharts: ${charts.map((c) => `[${path.basename(c)}](${path.basename(c)})`).join(', ')}\n`;
   writeFileSync(path.join(outDir, 'quality.md'), md);
-  return table;
+  return `## Scheduling quality\n\n${table}\n\nCharts (bench/results): ${charts.map((c) => path.basename(c)).join(', ')}`;
 }

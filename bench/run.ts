@@ -3,6 +3,7 @@
  * with a baseline measured in the same run (machines are noisy; absolute numbers are not).
  * Usage: node dist-bench/bench/run.js [group...]   (groups: quality, server, frame, hpack, scheduler)
  */
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { frameBench } from './frame.js';
 import { hpackBench } from './hpack.js';
 import { qualityReport } from './quality.js';
@@ -28,6 +29,9 @@ for (const n of names) {
   rows.push(...(await g()));
 }
 for (const r of reports) console.log(`\n${r}`);
+const stamp = `node ${process.version}, ${new Date().toISOString()}, command: npm run bench${wanted.length > 0 ? ` ${wanted.join(' ')}` : ''}`;
+mkdirSync('bench/results', { recursive: true });
+writeFileSync('bench/results/report.md', `# h2sched bench report\n\n${stamp}\n\n${reports.map((r) => `${r}\n\n`).join('')}${rows.length > 0 ? `${table(rows)}\n` : ''}`);
 console.log(`\nnode ${process.version}, ${new Date().toISOString()}\n`);
 if (rows.length > 0) console.log(table(rows));
 if (names.includes('scheduler')) console.log(`\n${schedulerSummary(rows)}`);
