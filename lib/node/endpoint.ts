@@ -158,7 +158,8 @@ export abstract class Endpoint {
    */
   protected flush(): void {
     const socket = this.socket;
-    while (!this.closed && !this.blocked) {
+    // after end() (drain finished, or an error answered) nothing more may be written
+    while (!this.closed && !this.blocked && !socket.writableEnded) {
       this.sender.flush();
       const pieces = this.conn.dataToSendPieces();
       if (pieces.length === 0) return;
