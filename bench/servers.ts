@@ -18,6 +18,9 @@ function heap(): string {
   return String(process.memoryUsage().heapUsed);
 }
 
+// a clean exit on SIGINT writes --cpu-prof profiles
+process.on('SIGINT', () => process.exit(0));
+
 const [kind, portArg] = process.argv.slice(2);
 const port = Number(portArg);
 if (kind === 'h2sched') {

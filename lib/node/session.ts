@@ -59,11 +59,95 @@ export interface SessionOptions extends EndpointOptions {
   onEvents?: (events: readonly H2Event[]) => void;
 }
 
-interface Exchange {
-  readonly req: H2Request & { trailersRef: { value: readonly HeaderField[] | undefined } };
-  readonly body: Body;
-  responded: boolean;
-  closed: boolean;
+/**
+ * One request and its response. A class, not closures: a busy server makes one per request, and
+ * methods on the prototype keep that to a single small object (plus the body, made only when read
+ * or when the request has one).
+ */
+class Exchange implements H2Request, H2Response {
+  readonly method: string = '';
+  readonly path: string = '';
+  readonly scheme: string = '';
+  readonly authority: string = '';
+  trailers: readonly HeaderField[] | undefined = undefined;
+  responded = false;
+  closed = false;
+  private inbound: Body | undefined;
+  private inboundEnded: boolean;
+  private inboundError: Error | undefined;
+
+  constructor(private readonly session: Session, readonly streamId: number, readonly headers: readonly HeaderField[], endStream: boolean, readonly priorityFields: PriorityFields | undefined) {
+    this.inboundEnded = endStream;
+    let host = '';
+    for (const [k, v] of headers) {
+      if (k.charCodeAt(0) !== 58 /* ':' */) {
+        if (k === 'host') host = v;
+        continue;
+      }
+      if (k === ':method') this.method = v;
+      else if (k === ':path') this.path = v;
+      else if (k === ':scheme') this.scheme = v;
+      else if (k === ':authority') this.authority = v;
+    }
+    if (this.authority === '') this.authority = host;
+  }
+
+  header(name: string): string | undefined {
+    const n = name.toLowerCase();
+    for (const [k, v] of this.headers) if (k === n) return v;
+    return undefined;
+  }
+
+  get body(): Body {
+    if (this.inbound === undefined) {
+      this.inbound = new Body((n) => this.session.credit(this.streamId, n));
+      if (this.inboundError) this.inbound.fail(this.inboundError);
+      else if (this.inboundEnded) this.inbound.end();
+    }
+    return this.inbound;
+  }
+
+  /** The peer ended its side. */
+  endInbound(): void {
+    this.inboundEnded = true;
+    this.inbound?.end();
+  }
+
+  failInbound(e: Error): void {
+    if (!this.inboundEnded) this.inboundError = e;
+    this.inbound?.fail(e);
+  }
+
+  respond(status: number, headers: readonly HeaderInput[] = []): void {
+    if (this.responded) throw new H2SchedError('respond() was already called');
+    this.responded = true;
+    this.session.conn.sendHeaders(this.streamId, [[':status', String(status)], ...headers]);
+    this.session.wake();
+  }
+
+  write(chunk: Uint8Array | string): boolean {
+    if (!this.responded) this.respond(200);
+    return this.session.sender.write(this.streamId, typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
+  }
+
+  end(chunk?: Uint8Array | string, trailers?: readonly HeaderInput[]): void {
+    if (!this.responded) this.respond(200);
+    if (chunk !== undefined && chunk.length > 0) this.session.sender.write(this.streamId, typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
+    this.session.sender.end(this.streamId, trailers);
+    this.closed = true;
+    this.session.done(this);
+  }
+
+  async pipe(source: AsyncIterable<Uint8Array | string>, trailers?: readonly HeaderInput[]): Promise<void> {
+    if (!this.responded) this.respond(200);
+    await this.session.sender.pipe(this.streamId, source, trailers);
+    this.closed = true;
+    this.session.done(this);
+  }
+
+  reset(errorCode: number = ErrorCode.CANCEL): void {
+    this.session.resetExchange(this, errorCode);
+  }
 }
 
 export class Session extends Endpoint {
@@ -103,17 +187,17 @@ export class Session extends Endpoint {
           break;
         case 'TrailersReceived': {
           const x = this.exchanges.get(e.streamId);
-          if (x) x.req.trailersRef.value = e.headers;
+          if (x) x.trailers = e.headers;
           break;
         }
         case 'StreamEnded':
-          this.exchanges.get(e.streamId)?.body.end();
+          this.exchanges.get(e.streamId)?.endInbound();
           break;
         case 'StreamReset': {
           const x = this.exchanges.get(e.streamId);
           if (x) {
             x.closed = true;
-            x.body.fail(new H2SchedError(`stream ${e.streamId} was reset (${e.errorCode})`));
+            x.failInbound(new H2SchedError(`stream ${e.streamId} was reset (${e.errorCode})`));
             this.exchanges.delete(e.streamId);
           }
           break;
@@ -129,33 +213,40 @@ export class Session extends Endpoint {
 
   private dispatch(streamId: number, headers: readonly HeaderField[], endStream: boolean, priorityFields?: PriorityFields): void {
     this.stats.requests++;
-    const get = (n: string) => headers.find(([k]) => k === n)?.[1];
-    const body = new Body((n) => {
-      if (this.closed) return;
-      try {
-        this.conn.acknowledgeReceivedData(n, streamId);
-      } catch {
-        // the connection went away meanwhile
-      }
-      this.schedule();
-    });
-    if (endStream) body.end();
-    const trailersRef = { value: undefined as readonly HeaderField[] | undefined };
-    const req = {
-      streamId, trailersRef, headers, body, priorityFields,
-      method: get(':method') ?? '', path: get(':path') ?? '', scheme: get(':scheme') ?? '', authority: get(':authority') ?? get('host') ?? '',
-      header: (n: string) => get(n.toLowerCase()),
-      get trailers() { return trailersRef.value; },
-    };
-    const x: Exchange = { req, body, responded: false, closed: false };
+    const x = new Exchange(this, streamId, headers, endStream, priorityFields);
     this.exchanges.set(streamId, x);
-    const res = this.response(streamId, x);
     try {
-      const r = this.handler(req, res);
+      const r = this.handler(x, x);
       if (r instanceof Promise) r.catch(() => this.failStream(streamId, x));
     } catch {
       this.failStream(streamId, x);
     }
+  }
+
+  /** @internal Flow-control credit for request body octets the handler has read. */
+  credit(streamId: number, n: number): void {
+    if (this.closed) return;
+    try {
+      this.conn.acknowledgeReceivedData(n, streamId);
+    } catch {
+      // the connection went away meanwhile
+    }
+    this.schedule();
+  }
+
+  /** @internal Something was queued: flush soon. */
+  wake(): void {
+    this.schedule();
+  }
+
+  /** @internal The response is complete on our side. */
+  done(x: Exchange): void {
+    if (this.exchanges.get(x.streamId) === x) this.exchanges.delete(x.streamId);
+  }
+
+  /** @internal `res.reset()`. */
+  resetExchange(x: Exchange, code: number): void {
+    this.resetStream(x.streamId, x, code);
   }
 
   private failStream(streamId: number, x: Exchange): void {
@@ -186,42 +277,8 @@ export class Session extends Endpoint {
     this.schedule();
   }
 
-  private response(streamId: number, x: Exchange): H2Response {
-    const session = this;
-    const bytes = (c: Uint8Array | string) => (typeof c === 'string' ? Buffer.from(c) : c);
-    return {
-      get closed() { return x.closed; },
-      respond(status, headers = []) {
-        if (x.responded) throw new H2SchedError('respond() was already called');
-        x.responded = true;
-        session.conn.sendHeaders(streamId, [[':status', String(status)], ...headers]);
-        session.schedule();
-      },
-      write(chunk) {
-        if (!x.responded) this.respond(200);
-        return session.sender.write(streamId, bytes(chunk));
-      },
-      end(chunk, trailers) {
-        if (!x.responded) this.respond(200);
-        if (chunk !== undefined && (typeof chunk === 'string' ? chunk.length : chunk.length) > 0) session.sender.write(streamId, bytes(chunk));
-        session.sender.end(streamId, trailers);
-        x.closed = true;
-        session.exchanges.delete(streamId);
-      },
-      async pipe(source, trailers) {
-        if (!x.responded) this.respond(200);
-        await session.sender.pipe(streamId, source, trailers);
-        x.closed = true;
-        session.exchanges.delete(streamId);
-      },
-      reset(code = ErrorCode.CANCEL) {
-        session.resetStream(streamId, x, code);
-      },
-    };
-  }
-
   protected onFinish(): void {
-    for (const x of this.exchanges.values()) x.body.fail(new H2SchedError('connection closed'));
+    for (const x of this.exchanges.values()) x.failInbound(new H2SchedError('connection closed'));
     this.exchanges.clear();
     this.options.onClose?.({ ...this.stats });
   }
