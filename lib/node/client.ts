@@ -148,7 +148,7 @@ export class H2Client extends Endpoint {
         this.sender.end(id, init.trailers);
       } else {
         this.sender.pipe(id, body, init.trailers).catch((e: Error) => {
-          this.cancel(id, ErrorCode.CANCEL);
+          this.resetLocal(id, ErrorCode.CANCEL);
           this.fail(id, e);
         });
       }
@@ -259,32 +259,12 @@ export class H2Client extends Endpoint {
       text: async () => (await x.body.bytes()).toString('utf8'),
       get trailers() { return x.trailers; },
       cancel: (code = ErrorCode.CANCEL) => {
-        client.cancel(streamId, code);
+        client.resetLocal(streamId, code);
         client.fail(streamId, new H2SchedError(`stream ${streamId} was cancelled`));
       },
     };
     x.response = r;
     return r;
-  }
-
-  private credit(streamId: number, n: number): void {
-    if (this.closed) return;
-    try {
-      this.conn.acknowledgeReceivedData(n, streamId);
-    } catch {
-      // the connection went away meanwhile
-    }
-    this.schedule();
-  }
-
-  private cancel(streamId: number, code: number): void {
-    try {
-      this.conn.resetStream(streamId, code);
-      this.sender.handle([{ type: 'StreamReset', streamId, errorCode: code, initiator: 'local' }]);
-    } catch {
-      /* already closed */
-    }
-    this.schedule();
   }
 
   private fail(streamId: number, e: Error): void {

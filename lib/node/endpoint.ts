@@ -109,6 +109,28 @@ export abstract class Endpoint {
     this.socket.end();
   }
 
+  /** @internal Returns flow-control credit for `n` inbound octets of `streamId` the application has read. */
+  credit(streamId: number, n: number): void {
+    if (this.closed) return;
+    try {
+      this.conn.acknowledgeReceivedData(n, streamId);
+    } catch {
+      // the connection went away meanwhile
+    }
+    this.schedule();
+  }
+
+  /** Resets a stream from our side: RST_STREAM, and the sender drops its queue. */
+  protected resetLocal(streamId: number, code: number): void {
+    try {
+      this.conn.resetStream(streamId, code);
+      this.sender.handle([{ type: 'StreamReset', streamId, errorCode: code, initiator: 'local' }]);
+    } catch {
+      /* already closed */
+    }
+    this.schedule();
+  }
+
   protected onData(chunk: Uint8Array): void {
     try {
       this.receive(chunk);

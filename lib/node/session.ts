@@ -181,10 +181,12 @@ export class Session extends Endpoint {
         case 'RequestReceived':
           this.dispatch(e.streamId, e.headers, e.endStream, e.priority);
           break;
-        case 'DataReceived':
-          this.exchanges.get(e.streamId)?.body.push(e.data, e.flowControlledLength);
-          if (!this.exchanges.has(e.streamId)) this.conn.acknowledgeReceivedData(e.flowControlledLength, e.streamId);
+        case 'DataReceived': {
+          const x = this.exchanges.get(e.streamId);
+          if (x) x.body.push(e.data, e.flowControlledLength);
+          else this.conn.acknowledgeReceivedData(e.flowControlledLength, e.streamId); // nobody reads it: credit at once
           break;
+        }
         case 'TrailersReceived': {
           const x = this.exchanges.get(e.streamId);
           if (x) x.trailers = e.headers;
@@ -223,17 +225,6 @@ export class Session extends Endpoint {
     }
   }
 
-  /** @internal Flow-control credit for request body octets the handler has read. */
-  credit(streamId: number, n: number): void {
-    if (this.closed) return;
-    try {
-      this.conn.acknowledgeReceivedData(n, streamId);
-    } catch {
-      // the connection went away meanwhile
-    }
-    this.schedule();
-  }
-
   /** @internal Something was queued: flush soon. */
   wake(): void {
     this.schedule();
@@ -268,13 +259,7 @@ export class Session extends Endpoint {
     if (x.closed) return;
     x.closed = true;
     this.exchanges.delete(streamId);
-    try {
-      this.conn.resetStream(streamId, code);
-      this.sender.handle([{ type: 'StreamReset', streamId, errorCode: code, initiator: 'local' }]);
-    } catch {
-      /* already closed */
-    }
-    this.schedule();
+    this.resetLocal(streamId, code);
   }
 
   protected onFinish(): void {
