@@ -43,3 +43,9 @@ export class StreamError extends H2Error {
 
 /** The caller broke the API (bad argument, illegal call in this state). Nothing was sent. */
 export class UsageError extends H2SchedError {}
+
+/**
+ * The stream (or its connection) closed while an operation on it was pending: a `pipe` whose
+ * stream was reset, a request whose connection went away. Not the caller's mistake.
+ */
+export class StreamClosedError extends H2SchedError {}

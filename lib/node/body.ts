@@ -1,10 +1,12 @@
 /**
  * An inbound message body as an async iterable of chunks. Each chunk's flow-controlled length is
  * acknowledged (so the peer may send more) only when the consumer takes the chunk: a slow reader
- * holds the peer back instead of growing our memory.
+ * holds the peer back instead of growing our memory. When the stream dies, `fail` (or
+ * `releaseCredit`) hands back the octets nobody acknowledged, so the owner can return them to the
+ * connection window at once.
  */
 export class Body implements AsyncIterable<Uint8Array> {
-  private readonly chunks: Array<[Uint8Array, number]> = [];
+  private chunks: Array<[Uint8Array, number]> = [];
   private ended = false;
   private failed: Error | undefined;
   private wake: (() => void) | undefined;
@@ -12,6 +14,10 @@ export class Body implements AsyncIterable<Uint8Array> {
   constructor(private readonly ack: (n: number) => void) {}
 
   push(data: Uint8Array, flowLength: number): void {
+    if (this.failed !== undefined) {
+      this.ack(flowLength); // nobody will read it
+      return;
+    }
     this.chunks.push([data, flowLength]);
     this.wake?.();
   }
@@ -21,10 +27,30 @@ export class Body implements AsyncIterable<Uint8Array> {
     this.wake?.();
   }
 
-  fail(e: Error): void {
-    if (this.ended) return;
+  /**
+   * The stream died before the body ended: the reader gets `e`. Unread chunks are dropped.
+   * @returns the flow-controlled octets of the dropped chunks (not acknowledged yet).
+   */
+  fail(e: Error): number {
+    if (this.ended || this.failed !== undefined) return this.releaseCredit();
     this.failed = e;
+    const n = this.releaseCredit();
+    this.chunks = [];
     this.wake?.();
+    return n;
+  }
+
+  /**
+   * The stream is gone but a complete body may still be read: its unread chunks stay readable,
+   * and their flow-controlled octets are handed back now (reading them later acknowledges nothing).
+   */
+  releaseCredit(): number {
+    let n = 0;
+    for (const c of this.chunks) {
+      n += c[1];
+      c[1] = 0;
+    }
+    return n;
   }
 
   /** Every remaining chunk concatenated. */
@@ -38,7 +64,7 @@ export class Body implements AsyncIterable<Uint8Array> {
     for (;;) {
       const next = this.chunks.shift();
       if (next !== undefined) {
-        this.ack(next[1]);
+        if (next[1] > 0) this.ack(next[1]);
         yield next[0];
         continue;
       }

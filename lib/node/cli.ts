@@ -23,6 +23,8 @@ Options:
   --cert F, --key F  PEM certificate and private key for --tls
   --scheduler S      send scheduler: ${SCHEDULER_NAMES.join(' | ')} (default tree)
   --idle-timeout MS  close idle connections after MS milliseconds (default 120000)
+  --drain-timeout MS on SIGINT/SIGTERM, reset the streams still open after MS
+                     milliseconds and exit (default 30000)
   -h, --help         this text
 
 Cleartext h2c accepts prior knowledge (curl --http2-prior-knowledge) and HTTP/1.1
@@ -50,6 +52,7 @@ function main(argv: string[]): void {
         key: { type: 'string' },
         scheduler: { type: 'string', default: 'tree' },
         'idle-timeout': { type: 'string', default: '120000' },
+        'drain-timeout': { type: 'string', default: '30000' },
         help: { type: 'boolean', short: 'h', default: false },
       },
     });
@@ -73,10 +76,13 @@ function main(argv: string[]): void {
     if (!values.cert || !values.key) fail('--tls needs --cert and --key');
     tls = { cert: readFileSync(values.cert), key: readFileSync(values.key) };
   }
+  const drainTimeoutMs = Number(values['drain-timeout']);
+  if (!Number.isInteger(drainTimeoutMs) || drainTimeoutMs < 0) fail(`bad --drain-timeout ${values['drain-timeout']}`);
   let connections = 0;
   const h2 = createH2Server(staticHandler(dir), {
     tls,
     scheduler,
+    drainTimeoutMs,
     idleTimeout: Number(values['idle-timeout']),
     onClose: (info) => {
       process.stdout.write(`connection closed: ${info.requests} requests, ${info.bytesIn} bytes in, ${info.bytesOut} bytes out${info.error ? `, ${info.error}` : ''}\n`);
@@ -98,10 +104,23 @@ function main(argv: string[]): void {
     if (stopping) process.exit(1);
     stopping = true;
     process.stdout.write(`${signal}: draining ${h2.sessions.size} connection(s)\n`);
-    const force = setTimeout(() => process.exit(0), 10000);
+    // the drain resets what is left after --drain-timeout; this is only the last resort
+    const force = setTimeout(() => process.exit(0), drainTimeoutMs + 5000);
     force.unref();
     void h2.close().then(() => process.exit(0));
   };
+  // Started with an IPC channel (child_process.fork), the server answers { type: 'stats' } with what
+  // it holds (tests and `npm run chaos` check that every count returns to 0), and { type: 'gc' }
+  // collects garbage first when node runs with --expose-gc.
+  process.on('message', (m: { type?: string }) => {
+    if (m?.type !== 'stats' && m?.type !== 'gc') return;
+    if (m.type === 'gc') (globalThis as { gc?: () => void }).gc?.();
+    try {
+      process.send?.({ type: 'stats', ...h2.stats(), heapUsed: process.memoryUsage().heapUsed });
+    } catch {
+      /* the parent went away */
+    }
+  });
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));
 }

@@ -9,7 +9,7 @@
 import net from 'node:net';
 import tls from 'node:tls';
 import { ErrorCode } from '../constants.js';
-import { H2SchedError, UsageError } from '../errors.js';
+import { H2SchedError, StreamClosedError, UsageError } from '../errors.js';
 import type { H2Event } from '../events.js';
 import type { PriorityFields } from '../frame/types.js';
 import type { HeaderField, HeaderInput } from '../hpack/types.js';
@@ -128,7 +128,7 @@ export class H2Client extends Endpoint {
     const body = init.body;
     const endStream = body === undefined && init.trailers === undefined;
     const id = await this.sender.request(headers, { endStream, priority: fields, signal: p });
-    if (this.closed) throw new H2SchedError('the connection closed before the request went out');
+    if (this.closed) throw new StreamClosedError('the connection closed before the request went out');
     this.stats.requests++;
     const x: Pending = {
       resolve: () => undefined, reject: () => undefined, informational: [], trailers: undefined, response: undefined,
@@ -155,6 +155,14 @@ export class H2Client extends Endpoint {
     }
     this.schedule();
     return answer;
+  }
+
+  protected get exchangeCount(): number {
+    return this.exchanges.size;
+  }
+
+  protected onOutboundDone(): void {
+    // the request body is sent; the exchange lives until its response ends
   }
 
   /** Sends a PRIORITY frame for a stream (RFC 7540 §6.3), e.g. for idle streams as anchors. */
@@ -220,7 +228,7 @@ export class H2Client extends Endpoint {
           break;
         }
         case 'StreamReset':
-          this.fail(e.streamId, new H2SchedError(`stream ${e.streamId} was reset (${e.errorCode === ErrorCode.REFUSED_STREAM ? 'REFUSED_STREAM: safe to retry' : `error code ${e.errorCode}`})`));
+          this.fail(e.streamId, new StreamClosedError(`stream ${e.streamId} was reset (${e.errorCode === ErrorCode.REFUSED_STREAM ? 'REFUSED_STREAM: safe to retry' : `error code ${e.errorCode}`})`));
           break;
         case 'PingAckReceived': {
           const key = Buffer.from(e.pingData).toString('hex');
@@ -231,7 +239,7 @@ export class H2Client extends Endpoint {
         case 'ConnectionTerminated':
           if (e.errorCode !== ErrorCode.NO_ERROR) {
             this.error = `GOAWAY with error code ${e.errorCode}`;
-            this.socket.end();
+            this.terminate(this.error);
           }
           break;
         default:
@@ -241,7 +249,7 @@ export class H2Client extends Endpoint {
   }
 
   protected onFinish(error?: string): void {
-    const why = new H2SchedError(`connection closed${error ?? this.error ? `: ${error ?? this.error}` : ''}`);
+    const why = new StreamClosedError(`connection closed${error ?? this.error ? `: ${error ?? this.error}` : ''}`);
     for (const id of [...this.exchanges.keys()]) this.fail(id, why);
     for (const p of this.pings.values()) p.reject(why);
     this.pings.clear();
@@ -260,7 +268,7 @@ export class H2Client extends Endpoint {
       get trailers() { return x.trailers; },
       cancel: (code = ErrorCode.CANCEL) => {
         client.resetLocal(streamId, code);
-        client.fail(streamId, new H2SchedError(`stream ${streamId} was cancelled`));
+        client.fail(streamId, new StreamClosedError(`stream ${streamId} was cancelled`));
       },
     };
     x.response = r;
@@ -272,6 +280,7 @@ export class H2Client extends Endpoint {
     if (!x) return;
     this.exchanges.delete(streamId);
     if (x.response === undefined) x.reject(e);
-    x.body.fail(e);
+    const unread = x.body.fail(e);
+    if (unread > 0) this.credit(streamId, unread);
   }
 }

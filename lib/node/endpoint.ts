@@ -2,11 +2,16 @@
  * The socket loop shared by server sessions and clients: reads feed the engine, the sender
  * schedules bodies, writes respect the socket's back-pressure ('drain'), a missing SETTINGS ACK
  * and an idle connection time out, and a GOAWAY drain ends the socket once the last stream is done.
- * Errors stay inside the connection: a ConnectionError from the peer's bytes sends its GOAWAY and
- * closes this socket only.
+ *
+ * Every callback registered here (socket events, the flush microtask, timers) runs under the
+ * connection's guard: whatever escapes — a bug of ours, a handler's synchronous throw — ends this
+ * connection with GOAWAY INTERNAL_ERROR, never the process. A connection that failed stops
+ * reading, sends its GOAWAY, ends, and is destroyed after `lingerMs` whatever the peer does; a
+ * graceful drain has a hard deadline (`drainTimeoutMs`). When the socket closes, `onFinish`
+ * releases every stream (sources destroyed, promises settled) exactly once.
  */
 import type { Socket } from 'node:net';
-import { ErrorCode } from '../constants.js';
+import { ErrorCode, MAX_INT31 } from '../constants.js';
 import { ConnectionError } from '../errors.js';
 import type { H2Event } from '../events.js';
 import { H2Connection, type H2ConnectionOptions } from '../connection/connection.js';
@@ -23,6 +28,16 @@ export interface EndpointOptions {
   settingsTimeout?: number;
   /** Close gracefully after this long without any frame while no stream is open (ms); 0 = never. */
   idleTimeout?: number;
+  /**
+   * After a fatal error (ours or the peer's) the GOAWAY is sent and the socket ended; it is
+   * destroyed after this long (ms) even if the peer keeps it open. Default 1000.
+   */
+  lingerMs?: number;
+  /**
+   * A graceful drain (`shutdown()`, server `close()`) lasts at most this long (ms); then the
+   * streams still open are reset (CANCEL) and the socket closed. Default 30000; 0 = no deadline.
+   */
+  drainTimeoutMs?: number;
 }
 
 /** Counts for a log line, passed when the endpoint ends. */
@@ -33,6 +48,21 @@ export interface EndpointStats {
   error?: string;
 }
 
+/** What one connection holds, for tests and leak checks: every count is 0 once it is closed. */
+export interface StreamCounts {
+  /** Streams the application layer holds (server exchanges, client requests). */
+  exchanges: number;
+  /** Outbound records in the sender. */
+  senderStreams: number;
+  /** Streams in the send scheduler. */
+  schedulerStreams: number;
+  /** Live (not closed) streams in the engine. */
+  engineStreams: number;
+}
+
+/** The PING payload of a graceful shutdown's round trip (RFC 9113 §6.8). */
+const SHUTDOWN_PING = Buffer.from('h2s-shut');
+
 export abstract class Endpoint {
   readonly conn: H2Connection;
   readonly sender: Sender;
@@ -40,35 +70,50 @@ export abstract class Endpoint {
   protected readonly stats: EndpointStats = { requests: 0, bytesIn: 0, bytesOut: 0 };
   private blocked = false;
   private scheduled = false;
+  /** Our final GOAWAY went out (or theirs came in): end once the last stream is done. */
+  private draining = false;
+  /** The socket is being ended after a fatal error: nothing more is read or written. */
+  private terminating = false;
+  private awaitingShutdownAck = false;
   private idleTimer: NodeJS.Timeout | undefined;
+  private drainTimer: NodeJS.Timeout | undefined;
+  private noticeTimer: NodeJS.Timeout | undefined;
+  private lingerTimer: NodeJS.Timeout | undefined;
   private readonly settingsTimer: NodeJS.Timeout;
+  private readonly idleMs: number;
+  private readonly lingerMs: number;
+  private readonly drainMs: number;
+  /** Streams whose END_STREAM the sender queued during a flush: acted on after it returns. */
+  private readonly outboundDone: number[] = [];
 
-  protected constructor(protected readonly socket: Socket, clientSide: boolean, private readonly endpointOptions: EndpointOptions, idleDefault: number) {
+  protected constructor(protected readonly socket: Socket, clientSide: boolean, endpointOptions: EndpointOptions, idleDefault: number) {
     // A small outbound buffer keeps scheduling decisions close to the wire.
     this.conn = new H2Connection({ outboundHighWaterMark: 65536, ...endpointOptions.connection, clientSide });
-    this.sender = new Sender(this.conn, { scheduler: endpointOptions.scheduler ?? 'tree', onWritable: () => this.schedule() });
-    this.idleMs = endpointOptions.idleTimeout ?? idleDefault;
-    socket.setNoDelay(true);
-    socket.on('data', (chunk: Buffer) => this.onData(chunk));
-    socket.on('drain', () => {
-      this.blocked = false;
-      this.flush();
-      this.maybeEnd();
+    this.sender = new Sender(this.conn, {
+      scheduler: endpointOptions.scheduler ?? 'tree',
+      onWritable: () => this.schedule(),
+      onStreamDone: (id) => this.outboundDone.push(id),
     });
-    socket.on('error', (e) => this.finish(e.message));
-    socket.on('close', () => this.finish());
-    this.settingsTimer = setTimeout(() => {
-      if (this.conn.localSettings.unacknowledged > 0) this.abort(ErrorCode.SETTINGS_TIMEOUT, 'SETTINGS not acknowledged');
-    }, endpointOptions.settingsTimeout ?? 10000);
+    this.idleMs = endpointOptions.idleTimeout ?? idleDefault;
+    this.lingerMs = endpointOptions.lingerMs ?? 1000;
+    this.drainMs = endpointOptions.drainTimeoutMs ?? 30000;
+    socket.setNoDelay(true);
+    socket.on('data', (chunk: Buffer) => this.guarded(this.receive, chunk));
+    socket.on('drain', () => this.guarded(this.onDrain, undefined));
+    socket.on('error', (e: Error) => this.guarded(this.finish, e.message));
+    socket.on('close', () => this.guarded(this.onSocketClose, undefined));
+    this.settingsTimer = setTimeout(() => this.guarded(this.onSettingsTimeout, undefined), endpointOptions.settingsTimeout ?? 10000);
     this.settingsTimer.unref();
   }
 
-  private readonly idleMs: number;
-
   /** Reacts to the engine's events (the sender has seen them already). */
   protected abstract handleEvents(events: H2Event[]): void;
-  /** Called once when the socket is done, with the reason when it was an error. */
+  /** Called once when the connection is done, with the reason when it was an error: release every stream. */
   protected abstract onFinish(error?: string): void;
+  /** Called after each flush with the streams whose END_STREAM (or trailers) went to the engine. */
+  protected abstract onOutboundDone(streamId: number): void;
+  /** Streams the application layer holds. */
+  protected abstract get exchangeCount(): number;
 
   /** Octets this connection holds for the peer: body queues, the engine's buffer, the socket's. */
   get bufferedOctets(): number {
@@ -80,38 +125,64 @@ export abstract class Endpoint {
     return this.stats.bytesOut;
   }
 
-  /** True once the socket is closed or closing. */
+  /** True once the connection is closed or closing. */
   get isClosed(): boolean {
     return this.closed;
   }
 
-  /** Graceful shutdown: GOAWAY, then close once the open streams end. */
+  /** What this connection holds now (all 0 once it is closed). */
+  counts(): StreamCounts {
+    return {
+      exchanges: this.exchangeCount,
+      senderStreams: this.sender.size,
+      schedulerStreams: this.sender.scheduler.size,
+      engineStreams: this.conn.streams.live.size,
+    };
+  }
+
+  /**
+   * Graceful shutdown. A server first sends GOAWAY with the last stream id 2^31-1 and a PING
+   * (RFC 9113 §6.8: requests the client sent before it saw the GOAWAY are still accepted), then,
+   * after that round trip, the real GOAWAY; the socket closes once the open streams end, or when
+   * `drainTimeoutMs` runs out (the remaining streams are reset).
+   */
   shutdown(): void {
-    if (this.closed) return;
+    if (this.closed || this.draining || this.awaitingShutdownAck) return;
     try {
-      this.conn.closeConnection(ErrorCode.NO_ERROR);
+      if (this.conn.clientSide || this.conn.goawaySent !== undefined) this.finalGoaway();
+      else {
+        this.conn.closeConnection(ErrorCode.NO_ERROR, { lastStreamId: MAX_INT31 });
+        this.conn.ping(SHUTDOWN_PING);
+        this.awaitingShutdownAck = true;
+        // a peer that never answers the PING gets the real GOAWAY anyway
+        this.noticeTimer = setTimeout(() => this.guarded(this.finalGoaway, undefined), Math.max(this.lingerMs, 100));
+        this.noticeTimer.unref();
+      }
     } catch {
-      /* already closed */
+      this.finalGoaway();
+    }
+    if (this.drainMs > 0) {
+      this.drainTimer = setTimeout(() => this.guarded(this.onDrainTimeout, undefined), this.drainMs);
+      this.drainTimer.unref();
     }
     this.flush();
     this.maybeEnd();
   }
 
-  /** Ends at once: GOAWAY with `code`, then the socket closes. */
+  /** Ends at once: GOAWAY with `code`, every stream released, the socket ended and destroyed after `lingerMs`. */
   abort(code: number, why: string): void {
+    if (this.closed) return;
     try {
-      this.conn.closeConnection(code, { debugData: Buffer.from(why) });
+      this.conn.closeConnection(code, { debugData: Buffer.from(why.slice(0, 256)) });
     } catch {
-      /* closed */
+      /* the engine is closed already */
     }
-    this.flush();
-    this.finish(why);
-    this.socket.end();
+    this.terminate(why);
   }
 
   /** @internal Returns flow-control credit for `n` inbound octets of `streamId` the application has read. */
   credit(streamId: number, n: number): void {
-    if (this.closed) return;
+    if (this.closed || n === 0) return;
     try {
       this.conn.acknowledgeReceivedData(n, streamId);
     } catch {
@@ -122,25 +193,40 @@ export abstract class Endpoint {
 
   /** Resets a stream from our side: RST_STREAM, and the sender drops its queue. */
   protected resetLocal(streamId: number, code: number): void {
+    if (this.closed) return;
     try {
       this.conn.resetStream(streamId, code);
-      this.sender.handle([{ type: 'StreamReset', streamId, errorCode: code, initiator: 'local' }]);
     } catch {
-      /* already closed */
+      /* already closed in the engine */
     }
+    this.sender.release(streamId, `stream ${streamId} was reset (error code ${code})`);
     this.schedule();
   }
 
-  protected onData(chunk: Uint8Array): void {
+  /**
+   * Runs `fn` under this connection's guard: whatever it throws ends the connection with GOAWAY
+   * INTERNAL_ERROR (one error line through `onFinish`), never the process.
+   */
+  protected guarded<A>(fn: (this: this, arg: A) => void, arg: A): void {
     try {
-      this.receive(chunk);
+      fn.call(this, arg);
     } catch (e) {
-      // whatever escaped (a bug of ours or of a handler's synchronous code) ends this connection only
-      if (!this.closed) this.abort(ErrorCode.INTERNAL_ERROR, `internal error: ${(e as Error)?.message ?? String(e)}`);
+      this.crash(e);
     }
   }
 
-  private receive(chunk: Uint8Array): void {
+  /** Something escaped: this connection ends, nothing else does. */
+  protected crash(e: unknown): void {
+    if (this.closed) return;
+    const why = `internal error: ${e instanceof Error ? e.message : String(e)}`;
+    try {
+      this.abort(ErrorCode.INTERNAL_ERROR, why);
+    } catch {
+      this.socket.destroy();
+    }
+  }
+
+  protected receive(chunk: Uint8Array): void {
     if (this.closed) return;
     this.stats.bytesIn += chunk.length;
     this.touch();
@@ -151,12 +237,11 @@ export abstract class Endpoint {
       if (!(e instanceof ConnectionError)) throw e;
       this.sender.handle(e.events as H2Event[]);
       this.handleEvents(e.events as H2Event[]);
-      this.flush();
-      this.finish(e.message);
-      this.socket.end();
+      this.terminate(e.message);
       return;
     }
     this.sender.handle(events);
+    if (this.awaitingShutdownAck) this.checkShutdownAck(events);
     this.handleEvents(events);
     this.flush();
     this.maybeEnd();
@@ -164,13 +249,30 @@ export abstract class Endpoint {
 
   /** Flushes soon (once per microtask turn, however many callers ask). */
   protected schedule(): void {
-    if (this.scheduled) return;
+    if (this.scheduled || this.closed) return;
     this.scheduled = true;
-    queueMicrotask(() => {
-      this.scheduled = false;
-      this.flush();
-      this.maybeEnd();
-    });
+    queueMicrotask(() => this.guarded(this.onMicrotask, undefined));
+  }
+
+  private onMicrotask(): void {
+    this.scheduled = false;
+    this.flush();
+    this.maybeEnd();
+  }
+
+  private onDrain(): void {
+    this.blocked = false;
+    this.flush();
+    this.maybeEnd();
+  }
+
+  private onSettingsTimeout(): void {
+    if (this.conn.localSettings.unacknowledged > 0) this.abort(ErrorCode.SETTINGS_TIMEOUT, 'SETTINGS not acknowledged');
+  }
+
+  private onSocketClose(): void {
+    if (this.lingerTimer) clearTimeout(this.lingerTimer);
+    this.finish();
   }
 
   /**
@@ -183,47 +285,130 @@ export abstract class Endpoint {
     // after end() (drain finished, or an error answered) nothing more may be written
     while (!this.closed && !this.blocked && !socket.writableEnded) {
       this.sender.flush();
-      const pieces = this.conn.dataToSendPieces();
-      if (pieces.length === 0) return;
-      // a vectored write of the pieces as they are: body views are not copied on our side
-      let ok = true;
-      if (pieces.length > 1) socket.cork();
-      for (const p of pieces) {
-        this.stats.bytesOut += p.length;
-        ok = socket.write(p);
-      }
-      if (pieces.length > 1) socket.uncork();
-      if (!ok) this.blocked = true;
+      if (this.outboundDone.length > 0) this.afterOutboundDone();
+      if (!this.writeOut()) return;
     }
   }
 
-  /** After a GOAWAY either way, ends the socket once no stream is open and everything was written. */
-  protected maybeEnd(): void {
-    if (this.closed) return;
-    const draining = this.conn.goawaySent !== undefined || this.conn.goawayReceived !== undefined;
-    if (draining && this.conn.openInboundStreams + this.conn.openOutboundStreams === 0 && this.conn.outboundBufferSize === 0) {
-      this.socket.end();
+  private afterOutboundDone(): void {
+    const done = this.outboundDone.splice(0);
+    for (const id of done) this.onOutboundDone(id);
+  }
+
+  /** Writes what the engine queued; false when there was nothing. */
+  private writeOut(): boolean {
+    const pieces = this.conn.dataToSendPieces();
+    if (pieces.length === 0) return false;
+    const socket = this.socket;
+    // a vectored write of the pieces as they are: body views are not copied on our side
+    let ok = true;
+    if (pieces.length > 1) socket.cork();
+    for (const p of pieces) {
+      this.stats.bytesOut += p.length;
+      ok = socket.write(p);
     }
+    if (pieces.length > 1) socket.uncork();
+    if (!ok) this.blocked = true;
+    return true;
+  }
+
+  /** After the final GOAWAY either way, ends the socket once no stream is open and everything was written. */
+  protected maybeEnd(): void {
+    if (this.closed || !(this.draining || this.conn.goawayReceived !== undefined)) return;
+    if (this.conn.openInboundStreams + this.conn.openOutboundStreams === 0 && this.conn.outboundBufferSize === 0 && this.exchangeCount === 0) {
+      this.socket.end();
+      this.lingerThenDestroy();
+    }
+  }
+
+  private checkShutdownAck(events: readonly H2Event[]): void {
+    for (const e of events) {
+      if (e.type === 'PingAckReceived' && Buffer.compare(Buffer.from(e.pingData), SHUTDOWN_PING) === 0) this.finalGoaway();
+    }
+  }
+
+  /** The GOAWAY that names the last stream we process (never higher than an earlier one). */
+  private finalGoaway(): void {
+    if (this.closed || this.draining) return;
+    this.awaitingShutdownAck = false;
+    if (this.noticeTimer) clearTimeout(this.noticeTimer);
+    this.draining = true;
+    try {
+      this.conn.closeConnection(ErrorCode.NO_ERROR);
+    } catch {
+      /* closed meanwhile */
+    }
+    this.flush();
+    this.maybeEnd();
+  }
+
+  /** The drain took too long: the streams still open are reset and the connection closes. */
+  private onDrainTimeout(): void {
+    if (this.closed) return;
+    this.finalGoaway();
+    for (const s of [...this.conn.streams.live.values()]) this.resetLocal(s.id, ErrorCode.CANCEL);
+    this.terminate('drain timeout: open streams were reset');
+  }
+
+  /**
+   * The connection is over: stop reading, write what is queued (the GOAWAY), release every
+   * stream, end the socket and destroy it after `lingerMs` whatever the peer does.
+   */
+  protected terminate(why: string): void {
+    if (this.terminating) return;
+    this.terminating = true;
+    this.socket.pause();
+    this.socket.removeAllListeners('data');
+    try {
+      this.blocked = false;
+      this.flushRaw();
+    } finally {
+      this.finish(why);
+      this.socket.end();
+      this.lingerThenDestroy();
+    }
+  }
+
+  /** Writes the engine's queue (GOAWAY, RST) without moving more body. */
+  private flushRaw(): void {
+    if (!this.socket.writableEnded && !this.socket.destroyed) this.writeOut();
+  }
+
+  private lingerThenDestroy(): void {
+    if (this.lingerTimer || this.socket.destroyed) return;
+    this.lingerTimer = setTimeout(() => this.socket.destroy(), this.lingerMs);
+    this.lingerTimer.unref();
   }
 
   protected touch(): void {
     if (this.idleMs <= 0) return;
     if (this.idleTimer) this.idleTimer.refresh();
     else {
-      this.idleTimer = setTimeout(() => {
-        if (this.conn.openInboundStreams + this.conn.openOutboundStreams === 0) this.shutdown();
-        else this.touch();
-      }, this.idleMs);
+      this.idleTimer = setTimeout(() => this.guarded(this.onIdle, undefined), this.idleMs);
       this.idleTimer.unref();
     }
   }
 
+  private onIdle(): void {
+    if (this.conn.openInboundStreams + this.conn.openOutboundStreams === 0) this.shutdown();
+    else this.touch();
+  }
+
+  /** Runs once: timers cleared, every stream released (through `onFinish`), the sender emptied. */
   protected finish(error?: string): void {
     if (this.closed) return;
     this.closed = true;
     clearTimeout(this.settingsTimer);
     if (this.idleTimer) clearTimeout(this.idleTimer);
+    if (this.drainTimer) clearTimeout(this.drainTimer);
+    if (this.noticeTimer) clearTimeout(this.noticeTimer);
     if (error !== undefined) this.stats.error = error;
-    this.onFinish(error);
+    const reason = `connection closed${error !== undefined ? `: ${error}` : ''}`;
+    try {
+      this.onFinish(error);
+    } finally {
+      this.sender.releaseAll(reason);
+      if (!this.socket.destroyed && !this.terminating) this.lingerThenDestroy();
+    }
   }
 }

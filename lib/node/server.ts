@@ -1,13 +1,17 @@
 /**
  * Server entry points on Node sockets. Plaintext: h2c with prior knowledge (the client preface),
  * or HTTP/1.1 `Upgrade: h2c` (RFC 7540 §3.2); any other HTTP/1.1 request gets a clear 505 with a
- * hint instead of a hang. TLS: ALPN `h2` only. Each connection is a Session; the server keeps
- * them so that `close()` can drain them all gracefully.
+ * hint instead of a hang, and octets that are neither get GOAWAY PROTOCOL_ERROR (RFC 9113 §3.4).
+ * TLS: 1.2 or later, ciphers allowed by RFC 9113 §9.2.2, ALPN `h2` only. Each connection is a
+ * Session; the server keeps them so that `close()` can drain them all gracefully, and `stats()`
+ * tells what they hold.
  */
 import net from 'node:net';
 import tls from 'node:tls';
-import { CLIENT_PREFACE } from '../constants.js';
+import { CLIENT_PREFACE, ErrorCode } from '../constants.js';
+import { H2Connection } from '../connection/connection.js';
 import type { HeaderField } from '../hpack/types.js';
+import type { StreamCounts } from './endpoint.js';
 import { type Handler, Session, type SessionOptions } from './session.js';
 
 /** Options of {@link createH2Server}. */
@@ -23,7 +27,32 @@ export interface H2Server {
   readonly sessions: ReadonlySet<Session>;
   /** Stops accepting, drains every session with GOAWAY, resolves when all sockets closed. */
   close(): Promise<void>;
+  /** What the open connections hold, summed (every count is 0 when no client is connected). */
+  stats(): ServerStats;
 }
+
+/** {@link H2Server.stats}: sockets and the stream records of every layer. */
+export interface ServerStats extends StreamCounts {
+  /** Sockets accepted and not yet closed (sessions and connections still being sniffed). */
+  connections: number;
+  /** HTTP/2 sessions. */
+  sessions: number;
+}
+
+/**
+ * TLS for HTTP/2: 1.2 or later, and for 1.2 only ephemeral key exchange with AEAD ciphers —
+ * nothing on RFC 9113 Appendix A's block list (§9.2.2). TLS 1.3 suites are all allowed.
+ */
+export const H2_TLS_OPTIONS: Readonly<Pick<tls.TlsOptions, 'minVersion' | 'ciphers' | 'honorCipherOrder'>> = {
+  minVersion: 'TLSv1.2',
+  ciphers: [
+    'TLS_AES_128_GCM_SHA256', 'TLS_AES_256_GCM_SHA384', 'TLS_CHACHA20_POLY1305_SHA256',
+    'ECDHE-ECDSA-AES128-GCM-SHA256', 'ECDHE-RSA-AES128-GCM-SHA256', 'ECDHE-ECDSA-AES256-GCM-SHA384',
+    'ECDHE-RSA-AES256-GCM-SHA384', 'ECDHE-ECDSA-CHACHA20-POLY1305', 'ECDHE-RSA-CHACHA20-POLY1305',
+    'DHE-RSA-AES128-GCM-SHA256', 'DHE-RSA-AES256-GCM-SHA384',
+  ].join(':'),
+  honorCipherOrder: true,
+};
 
 /** Socket buffer mark: large enough for a few frames per write, small enough that the scheduler decides close to the wire. */
 const SOCKET_HWM = 131072;
@@ -50,9 +79,9 @@ export function createH2Server(handler: Handler, options: H2ServerOptions = {}):
   };
   let server: net.Server;
   if (options.tls) {
-    server = tls.createServer({ ...options.tls, ALPNProtocols: ['h2'], highWaterMark: SOCKET_HWM }, (socket) => {
+    server = tls.createServer({ ...H2_TLS_OPTIONS, ...options.tls, ALPNProtocols: ['h2'], highWaterMark: SOCKET_HWM }, (socket) => {
       if (socket.alpnProtocol !== 'h2') {
-        socket.end(`HTTP/1.1 505 HTTP Version Not Supported\r\ncontent-type: text/plain\r\nconnection: close\r\ncontent-length: ${HINT.length}\r\n\r\n${HINT}`);
+        endAndLinger(socket, `HTTP/1.1 505 HTTP Version Not Supported\r\ncontent-type: text/plain\r\nconnection: close\r\ncontent-length: ${HINT.length}\r\n\r\n${HINT}`);
         return;
       }
       open(socket).start();
@@ -65,9 +94,22 @@ export function createH2Server(handler: Handler, options: H2ServerOptions = {}):
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
   });
+  // a TLS handshake that fails never becomes a connection: its socket is closed, nothing escapes
+  server.on('tlsClientError', (_e: Error, socket: net.Socket) => socket.destroy());
   return {
     server,
     sessions,
+    stats: () => {
+      const t: ServerStats = { connections: sockets.size, sessions: sessions.size, exchanges: 0, senderStreams: 0, schedulerStreams: 0, engineStreams: 0 };
+      for (const s of sessions) {
+        const c = s.counts();
+        t.exchanges += c.exchanges;
+        t.senderStreams += c.senderStreams;
+        t.schedulerStreams += c.schedulerStreams;
+        t.engineStreams += c.engineStreams;
+      }
+      return t;
+    },
     close: () => new Promise<void>((resolve) => {
       // done when the listener is closed and every session has ended (its onClose has run)
       let listening = true;
@@ -86,11 +128,29 @@ export function createH2Server(handler: Handler, options: H2ServerOptions = {}):
   };
 }
 
-/** Reads the first bytes of a plaintext connection and decides: h2 preface, Upgrade: h2c, or 505. */
+/** An HTTP/1.1 request line (RFC 9112 §3): method SP request-target SP HTTP/1.x. */
+const REQUEST_LINE = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+ \S+ HTTP\/1\.[01]$/;
+/** What may start a request line before its end has arrived. */
+const REQUEST_LINE_START = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+( (\S+( (H(T(T(P(\/(1(\.[01]?)?)?)?)?)?)?)?)?)?)?$/;
+/** Longest HTTP/1.1 head we read before giving up. */
+const MAX_HTTP1_HEAD = 16384;
+
+/**
+ * Reads the first bytes of a plaintext connection and decides: the HTTP/2 preface (h2c with prior
+ * knowledge), an HTTP/1.1 request (Upgrade: h2c, or the 505 hint), or neither — then, as RFC 9113
+ * §3.4 asks, a connection error PROTOCOL_ERROR: GOAWAY and close.
+ */
 function sniff(socket: net.Socket, open: (s: net.Socket) => Session): void {
-  let buffered = Buffer.alloc(0);
+  let buffered: Buffer = Buffer.alloc(0);
   const onData = (chunk: Buffer): void => {
-    buffered = Buffer.concat([buffered, chunk]);
+    try {
+      decide(chunk);
+    } catch {
+      socket.destroy(); // a bug of ours ends this socket, not the process
+    }
+  };
+  const decide = (chunk: Buffer): void => {
+    buffered = buffered.length === 0 ? chunk : Buffer.concat([buffered, chunk]);
     const n = Math.min(buffered.length, CLIENT_PREFACE.length);
     if (Buffer.compare(buffered.subarray(0, n), Buffer.from(CLIENT_PREFACE.subarray(0, n))) === 0) {
       if (n < CLIENT_PREFACE.length) return; // could still be the preface
@@ -98,27 +158,37 @@ function sniff(socket: net.Socket, open: (s: net.Socket) => Session): void {
       open(socket).start(buffered);
       return;
     }
+    const eol = buffered.indexOf('\r\n');
+    const line = buffered.subarray(0, eol < 0 ? Math.min(buffered.length, 8192) : eol).toString('latin1');
+    if (eol < 0 ? !REQUEST_LINE_START.test(line) || buffered.length > 8192 : !REQUEST_LINE.test(line)) {
+      socket.off('data', onData);
+      refuse(socket, 'invalid connection preface');
+      return;
+    }
     const end = buffered.indexOf('\r\n\r\n');
     if (end < 0) {
-      if (buffered.length > 16384) socket.destroy();
+      if (buffered.length > MAX_HTTP1_HEAD) {
+        socket.off('data', onData);
+        endAndLinger(socket, 'HTTP/1.1 431 Request Header Fields Too Large\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
+      }
       return;
     }
     socket.off('data', onData);
     const head = buffered.subarray(0, end).toString('latin1').split('\r\n');
     const [method = '', path = '/'] = head[0]!.split(' ');
     const fields: HeaderField[] = [];
-    for (const line of head.slice(1)) {
-      const i = line.indexOf(':');
-      if (i > 0) fields.push([line.slice(0, i).trim().toLowerCase(), line.slice(i + 1).trim()]);
+    for (const l of head.slice(1)) {
+      const i = l.indexOf(':');
+      if (i > 0) fields.push([l.slice(0, i).trim().toLowerCase(), l.slice(i + 1).trim()]);
     }
-    const get = (k: string) => fields.find(([n]) => n === k)?.[1];
+    const get = (k: string) => fields.find(([name]) => name === k)?.[1];
     const upgrade = get('upgrade')?.toLowerCase().split(/\s*,\s*/).includes('h2c');
     const settings = get('http2-settings');
     const hasBody = Number(get('content-length') ?? 0) > 0 || get('transfer-encoding') !== undefined;
-    if (upgrade && settings !== undefined && !hasBody) {
+    if (upgrade && settings !== undefined && !hasBody && /^[A-Za-z0-9_-]*=*$/.test(settings)) {
       socket.write('HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n\r\n');
-      const headers = fields.filter(([n]) => !['connection', 'upgrade', 'http2-settings', 'keep-alive', 'transfer-encoding', 'proxy-connection', 'te'].includes(n))
-        .map(([n, v]): HeaderField => (n === 'host' ? [':authority', v] : [n, v]));
+      const headers = fields.filter(([name]) => !['connection', 'upgrade', 'http2-settings', 'keep-alive', 'transfer-encoding', 'proxy-connection', 'te'].includes(name))
+        .map(([name, v]): HeaderField => (name === 'host' ? [':authority', v] : [name, v]));
       try {
         open(socket).startUpgraded(settings, { method, path, headers }, buffered.subarray(end + 4));
       } catch {
@@ -126,8 +196,23 @@ function sniff(socket: net.Socket, open: (s: net.Socket) => Session): void {
       }
       return;
     }
-    socket.end(`HTTP/1.1 505 HTTP Version Not Supported\r\ncontent-type: text/plain\r\nconnection: close\r\ncontent-length: ${HINT.length}\r\n\r\n${HINT}`);
+    endAndLinger(socket, `HTTP/1.1 505 HTTP Version Not Supported\r\ncontent-type: text/plain\r\nconnection: close\r\ncontent-length: ${HINT.length}\r\n\r\n${HINT}`);
   };
   socket.on('data', onData);
   socket.on('error', () => socket.destroy());
+}
+
+/** RFC 9113 §3.4: not the preface — our SETTINGS, GOAWAY PROTOCOL_ERROR, and the socket closes. */
+function refuse(socket: net.Socket, why: string): void {
+  const c = new H2Connection({ clientSide: false });
+  c.initiateConnection();
+  c.closeConnection(ErrorCode.PROTOCOL_ERROR, { debugData: Buffer.from(why) });
+  endAndLinger(socket, c.dataToSend());
+}
+
+/** Writes a last answer, stops reading, and closes the socket within a second whatever the peer does. */
+function endAndLinger(socket: net.Socket, last: string | Uint8Array): void {
+  socket.pause();
+  socket.end(last);
+  setTimeout(() => socket.destroy(), 1000).unref();
 }

@@ -1,16 +1,27 @@
 /**
- * Session: one HTTP/2 server connection on a Node socket. Reads feed the engine, the sender
- * schedules response bodies, writes respect the socket's back-pressure ('drain'). Requests reach
- * the handler as H2Request/H2Response pairs (request bodies are async iterables whose consumption
- * opens the peer's flow-control window). Timeouts close an idle connection and one whose peer
- * never acknowledges our SETTINGS; `shutdown()` drains gracefully (GOAWAY, then close once the
- * last stream ends). Errors stay inside the connection.
+ * Session: one HTTP/2 server connection on a Node socket. Requests reach the handler as
+ * H2Request/H2Response pairs — one Exchange per stream, the single owner of that stream's life.
+ *
+ * An exchange is released exactly once, in one place ({@link Exchange.release}): when both sides
+ * ended, when the stream is reset either way, when the response is complete while the request body
+ * is still coming (RST_STREAM NO_ERROR, RFC 9113 §8.1), or when the connection ends. Release
+ * fails the request body for its reader (returning its unread flow-control credit), destroys a
+ * piped source (a file's descriptor is closed), rejects a pending `pipe`, and drops the sender's
+ * record and the scheduler's entry. Every later call on the response is a no-op that returns
+ * false; programming errors (bad headers or trailers, writing after `end`) throw UsageError at
+ * the call, never later at flush time.
+ *
+ * Handlers run after the whole batch of events from one read was applied, so a request that was
+ * reset in the same read never reaches its handler, and a handler never sees a stream the engine
+ * has already closed. A handler that throws or rejects gets a 500 (or RST_STREAM INTERNAL_ERROR
+ * once headers went out); a request whose `:path` cannot be a path gets 400 without the handler.
  */
 import type { Socket } from 'node:net';
 import { ErrorCode } from '../constants.js';
-import { H2SchedError } from '../errors.js';
+import { StreamClosedError, UsageError } from '../errors.js';
 import type { H2Event } from '../events.js';
 import type { PriorityFields } from '../frame/types.js';
+import { prepareOutbound } from '../headers.js';
 import type { HeaderField, HeaderInput } from '../hpack/types.js';
 import { Body } from './body.js';
 import { Endpoint, type EndpointOptions, type EndpointStats } from './endpoint.js';
@@ -25,7 +36,10 @@ export interface H2Request {
   readonly headers: readonly HeaderField[];
   /** The first value of a header field, or undefined. */
   header(name: string): string | undefined;
-  /** The request body; reading it returns flow-control credit to the client. */
+  /**
+   * The request body; reading it returns flow-control credit to the client. Iterating it throws
+   * StreamClosedError when the stream is reset or the connection closes first.
+   */
   readonly body: AsyncIterable<Uint8Array>;
   /** Trailers, once the body has been read to its end (if the client sent any). */
   readonly trailers: readonly HeaderField[] | undefined;
@@ -33,19 +47,38 @@ export interface H2Request {
   readonly priorityFields: PriorityFields | undefined;
 }
 
-/** The response side, in the spirit of node:http2's `stream.respond()`. */
+/**
+ * The response side, in the spirit of node:http2's `stream.respond()`. Once the stream is gone
+ * (reset by the client, the connection closed, or the response complete) every method is a no-op
+ * returning false (`pipe` rejects with StreamClosedError and destroys its source).
+ */
 export interface H2Response {
-  /** Sends the status and headers (once). */
-  respond(status: number, headers?: readonly HeaderInput[]): void;
-  /** Queues body bytes; false above the high-water mark (wait for `drained()`). */
+  /**
+   * Sends the status and headers (once).
+   * @returns false when the stream is already gone.
+   * @throws UsageError for a second call or an invalid status or header block.
+   */
+  respond(status: number, headers?: readonly HeaderInput[]): boolean;
+  /**
+   * Queues body bytes; false above the high-water mark (wait for `drained()`) or when the stream is gone.
+   * @throws UsageError after `end()`.
+   */
   write(chunk: Uint8Array | string): boolean;
-  /** Ends the body, optionally with a last chunk and trailers. */
-  end(chunk?: Uint8Array | string, trailers?: readonly HeaderInput[]): void;
-  /** Sends a whole body from a Readable or async iterable, with back-pressure. */
+  /**
+   * Ends the body, optionally with a last chunk and trailers (validated here, at the call).
+   * @returns false when the stream is already gone.
+   * @throws UsageError for invalid trailers or a second `end()`.
+   */
+  end(chunk?: Uint8Array | string, trailers?: readonly HeaderInput[]): boolean;
+  /**
+   * Sends a whole body from a Readable or async iterable, with back-pressure. The source is
+   * destroyed when the stream dies first.
+   * @throws UsageError (synchronously) for invalid trailers or after `end()`.
+   */
   pipe(source: AsyncIterable<Uint8Array | string>, trailers?: readonly HeaderInput[]): Promise<void>;
-  /** Resets the stream. */
+  /** Resets the stream (CANCEL by default); a no-op once it is gone. */
   reset(errorCode?: number): void;
-  /** True once the stream is finished or reset. */
+  /** True once the response is complete on our side, or the stream is gone. */
   readonly closed: boolean;
 }
 
@@ -57,6 +90,15 @@ export interface SessionOptions extends EndpointOptions {
   onClose?: (info: EndpointStats) => void;
   /** Sees every engine event as it happens (logging, tests, priority studies). */
   onEvents?: (events: readonly H2Event[]) => void;
+}
+
+const OUTBOUND = { normalize: true, validate: true, splitCookies: false, connectProtocol: false } as const;
+
+/** A `:path` a server can route: origin-form, or `*` (OPTIONS). */
+function routablePath(method: string, path: string): boolean {
+  if (method === 'CONNECT') return true;
+  if (path === '*') return method === 'OPTIONS';
+  return path.charCodeAt(0) === 47 /* '/' */;
 }
 
 /**
@@ -71,7 +113,12 @@ class Exchange implements H2Request, H2Response {
   readonly authority: string = '';
   trailers: readonly HeaderField[] | undefined = undefined;
   responded = false;
-  closed = false;
+  /** `end()` or `pipe()` was called: the handler is done writing. */
+  ending = false;
+  /** Our END_STREAM (or trailers) went to the engine. */
+  outboundDone = false;
+  /** Released: nothing of the stream remains; every call is a no-op. */
+  released = false;
   private inbound: Body | undefined;
   private inboundEnded: boolean;
   private inboundError: Error | undefined;
@@ -92,6 +139,14 @@ class Exchange implements H2Request, H2Response {
     if (this.authority === '') this.authority = host;
   }
 
+  get closed(): boolean {
+    return this.released || this.outboundDone;
+  }
+
+  get isInboundEnded(): boolean {
+    return this.inboundEnded;
+  }
+
   header(name: string): string | undefined {
     const n = name.toLowerCase();
     for (const [k, v] of this.headers) if (k === n) return v;
@@ -107,51 +162,99 @@ class Exchange implements H2Request, H2Response {
     return this.inbound;
   }
 
+  /** Request body octets arrived. */
+  pushInbound(data: Uint8Array, flowLength: number): void {
+    this.body.push(data, flowLength);
+  }
+
   /** The peer ended its side. */
   endInbound(): void {
     this.inboundEnded = true;
     this.inbound?.end();
   }
 
-  failInbound(e: Error): void {
-    if (!this.inboundEnded) this.inboundError = e;
-    this.inbound?.fail(e);
-  }
-
-  respond(status: number, headers: readonly HeaderInput[] = []): void {
-    if (this.responded) throw new H2SchedError('respond() was already called');
-    this.responded = true;
+  respond(status: number, headers: readonly HeaderInput[] = []): boolean {
+    if (this.responded) throw new UsageError('respond() was already called');
+    if (!Number.isInteger(status) || status < 100 || status > 999) throw new UsageError(`status ${status} is not a 3-digit integer`);
+    if (this.released) return false;
     this.session.conn.sendHeaders(this.streamId, [[':status', String(status)], ...headers]);
+    this.responded = true;
     this.session.wake();
+    return true;
   }
 
   write(chunk: Uint8Array | string): boolean {
+    if (this.ending) throw new UsageError('write() after end() or pipe()');
+    if (this.released) return false;
     if (!this.responded) this.respond(200);
     return this.session.sender.write(this.streamId, typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
   }
 
-  end(chunk?: Uint8Array | string, trailers?: readonly HeaderInput[]): void {
+  end(chunk?: Uint8Array | string, trailers?: readonly HeaderInput[]): boolean {
+    if (this.ending) throw new UsageError('end() was already called');
+    if (trailers !== undefined) prepareOutbound(trailers, 'trailers', OUTBOUND); // throws UsageError now, not at flush
+    if (this.released) return false;
     if (!this.responded) this.respond(200);
-    if (chunk !== undefined && chunk.length > 0) this.session.sender.write(this.streamId, typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
-    this.session.sender.end(this.streamId, trailers);
-    this.closed = true;
-    this.session.done(this);
+    this.ending = true;
+    const sender = this.session.sender;
+    if (chunk !== undefined && chunk.length > 0) sender.write(this.streamId, typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
+    sender.end(this.streamId, trailers);
+    return true;
   }
 
-  async pipe(source: AsyncIterable<Uint8Array | string>, trailers?: readonly HeaderInput[]): Promise<void> {
+  pipe(source: AsyncIterable<Uint8Array | string>, trailers?: readonly HeaderInput[]): Promise<void> {
+    if (this.ending) throw new UsageError('pipe() after end() or pipe()');
+    if (trailers !== undefined) prepareOutbound(trailers, 'trailers', OUTBOUND);
+    if (this.released) {
+      destroy(source);
+      return Promise.reject(new StreamClosedError(`stream ${this.streamId} is closed`));
+    }
     if (!this.responded) this.respond(200);
-    await this.session.sender.pipe(this.streamId, source, trailers);
-    this.closed = true;
-    this.session.done(this);
+    this.ending = true;
+    return this.session.sender.pipe(this.streamId, source, trailers);
   }
 
   reset(errorCode: number = ErrorCode.CANCEL): void {
+    if (this.released) return;
     this.session.resetExchange(this, errorCode);
+  }
+
+  /**
+   * The one place a stream ends for the application: the request body fails for its reader and
+   * its unread octets are credited back to the connection window, a piped source is destroyed,
+   * and the sender forgets the stream. Idempotent.
+   */
+  release(reason: string): void {
+    if (this.released) return;
+    this.released = true;
+    this.session.forget(this);
+    if (!this.inboundEnded) {
+      this.inboundError = new StreamClosedError(reason);
+      const unread = this.inbound?.fail(this.inboundError) ?? 0;
+      if (unread > 0) this.session.credit(this.streamId, unread);
+    } else if (this.inbound !== undefined) {
+      // ended but not read to the end: its octets still hold the connection window
+      const unread = this.inbound.releaseCredit();
+      if (unread > 0) this.session.credit(this.streamId, unread);
+    }
+    this.session.sender.release(this.streamId, reason);
+  }
+}
+
+/** Destroys a source we were handed but will not read (a Readable's file descriptor is closed). */
+function destroy(source: AsyncIterable<unknown>): void {
+  try {
+    const d = (source as { destroy?: unknown }).destroy;
+    if (typeof d === 'function') d.call(source);
+  } catch {
+    /* nothing more to do */
   }
 }
 
 export class Session extends Endpoint {
   private readonly exchanges = new Map<number, Exchange>();
+  /** Exchanges of the current read, dispatched once the whole batch was applied. */
+  private readonly arrived: Exchange[] = [];
 
   constructor(socket: Socket, private readonly handler: Handler, private readonly options: SessionOptions = {}) {
     super(socket, false, options, 120000);
@@ -159,32 +262,45 @@ export class Session extends Endpoint {
 
   /** Starts with the client preface expected (prior knowledge, or TLS with ALPN h2). */
   start(initial?: Uint8Array): void {
+    this.guarded(this.begin, initial);
+  }
+
+  private begin(initial: Uint8Array | undefined): void {
     this.conn.initiateConnection();
     this.flush();
     this.touch();
-    if (initial && initial.length > 0) this.onData(initial);
+    if (initial && initial.length > 0) this.receive(initial);
   }
 
   /** Starts after an HTTP/1.1 `Upgrade: h2c` (the 101 was written): stream 1 is that request. */
   startUpgraded(settingsHeader: string, request: { method: string; path: string; headers: HeaderField[] }, rest?: Uint8Array): void {
     this.conn.initiateUpgradeConnection(settingsHeader);
+    this.guarded(this.beginUpgraded, { request, rest });
+  }
+
+  private beginUpgraded(a: { request: { method: string; path: string; headers: HeaderField[] }; rest: Uint8Array | undefined }): void {
     this.flush();
     this.touch();
-    this.dispatch(1, [[':method', request.method], [':scheme', 'http'], [':path', request.path], ...request.headers], true);
-    if (rest && rest.length > 0) this.onData(rest);
+    this.arrive(1, [[':method', a.request.method], [':scheme', 'http'], [':path', a.request.path], ...a.request.headers], true);
+    this.dispatchArrived();
+    if (a.rest && a.rest.length > 0) this.receive(a.rest);
+  }
+
+  protected get exchangeCount(): number {
+    return this.exchanges.size;
   }
 
   protected handleEvents(events: H2Event[]): void {
-    this.options.onEvents?.(events);
+    if (this.options.onEvents !== undefined) this.options.onEvents(events);
     for (const e of events) {
       switch (e.type) {
         case 'RequestReceived':
-          this.dispatch(e.streamId, e.headers, e.endStream, e.priority);
+          this.arrive(e.streamId, e.headers, e.endStream, e.priority);
           break;
         case 'DataReceived': {
           const x = this.exchanges.get(e.streamId);
-          if (x) x.body.push(e.data, e.flowControlledLength);
-          else this.conn.acknowledgeReceivedData(e.flowControlledLength, e.streamId); // nobody reads it: credit at once
+          if (x) x.pushInbound(e.data, e.flowControlledLength);
+          else this.credit(e.streamId, e.flowControlledLength); // nobody reads it: credit at once
           break;
         }
         case 'TrailersReceived': {
@@ -192,36 +308,67 @@ export class Session extends Endpoint {
           if (x) x.trailers = e.headers;
           break;
         }
-        case 'StreamEnded':
-          this.exchanges.get(e.streamId)?.endInbound();
-          break;
-        case 'StreamReset': {
+        case 'StreamEnded': {
           const x = this.exchanges.get(e.streamId);
           if (x) {
-            x.closed = true;
-            x.failInbound(new H2SchedError(`stream ${e.streamId} was reset (${e.errorCode})`));
-            this.exchanges.delete(e.streamId);
+            x.endInbound();
+            if (x.outboundDone) x.release(`stream ${e.streamId} is complete`);
           }
           break;
         }
+        case 'StreamReset':
+          this.exchanges.get(e.streamId)?.release(`stream ${e.streamId} was reset (error code ${e.errorCode})`);
+          break;
         case 'ConnectionTerminated':
-          if (e.errorCode !== ErrorCode.NO_ERROR) this.socket.end();
+          if (e.errorCode !== ErrorCode.NO_ERROR) this.terminate(`the client sent GOAWAY with error code ${e.errorCode}`);
           break;
         default:
           break;
       }
     }
+    if (this.arrived.length > 0) this.dispatchArrived();
   }
 
-  private dispatch(streamId: number, headers: readonly HeaderField[], endStream: boolean, priorityFields?: PriorityFields): void {
+  private arrive(streamId: number, headers: readonly HeaderField[], endStream: boolean, priorityFields?: PriorityFields): void {
     this.stats.requests++;
     const x = new Exchange(this, streamId, headers, endStream, priorityFields);
     this.exchanges.set(streamId, x);
+    this.arrived.push(x);
+  }
+
+  /** Runs the handlers of this read's requests that are still alive. */
+  private dispatchArrived(): void {
+    const batch = this.arrived.splice(0);
+    for (const x of batch) {
+      if (x.released) continue; // reset in the same read: its handler never runs
+      if (!routablePath(x.method, x.path)) {
+        this.answer(x, 400, 'bad request: :path is not a path\n');
+        continue;
+      }
+      try {
+        const r = this.handler(x, x);
+        if (r instanceof Promise) r.then(undefined, (e: unknown) => this.guarded(this.handlerFailed, { x, e }));
+      } catch (e) {
+        this.handlerFailed({ x, e });
+      }
+    }
+  }
+
+  /** A handler threw or rejected: 500 if nothing went out yet, else RST_STREAM INTERNAL_ERROR. */
+  private handlerFailed(a: { x: Exchange; e: unknown }): void {
+    const x = a.x;
+    if (x.released || x.outboundDone) return;
+    if (!x.responded && !x.ending) this.answer(x, 500, 'internal server error\n');
+    else this.resetExchange(x, ErrorCode.INTERNAL_ERROR);
+  }
+
+  /** A short plain-text answer from the server itself. */
+  private answer(x: Exchange, status: number, text: string): void {
     try {
-      const r = this.handler(x, x);
-      if (r instanceof Promise) r.catch(() => this.failStream(streamId, x));
+      x.respond(status, [['content-type', 'text/plain; charset=utf-8'], ['content-length', String(text.length)]]);
+      x.end(x.method === 'HEAD' ? undefined : text);
     } catch {
-      this.failStream(streamId, x);
+      this.resetExchange(x, ErrorCode.INTERNAL_ERROR);
     }
   }
 
@@ -230,41 +377,37 @@ export class Session extends Endpoint {
     this.schedule();
   }
 
-  /** @internal The response is complete on our side. */
-  done(x: Exchange): void {
+  /** @internal The exchange was released: the session no longer holds it. */
+  forget(x: Exchange): void {
     if (this.exchanges.get(x.streamId) === x) this.exchanges.delete(x.streamId);
   }
 
-  /** @internal `res.reset()`. */
+  /** @internal `res.reset()`, or a failure after headers went out. */
   resetExchange(x: Exchange, code: number): void {
-    this.resetStream(x.streamId, x, code);
+    if (x.released) return;
+    this.resetLocal(x.streamId, code);
+    x.release(`stream ${x.streamId} was reset by the server (error code ${code})`);
   }
 
-  private failStream(streamId: number, x: Exchange): void {
-    if (x.closed) return;
-    if (!x.responded) {
-      try {
-        this.conn.sendHeaders(streamId, [[':status', '500']], { endStream: true });
-        x.closed = true;
-      } catch {
-        /* the stream is gone */
-      }
-    } else {
-      this.resetStream(streamId, x, ErrorCode.INTERNAL_ERROR);
+  protected onOutboundDone(streamId: number): void {
+    const x = this.exchanges.get(streamId);
+    if (x === undefined) return;
+    x.outboundDone = true;
+    if (x.isInboundEnded) {
+      x.release(`stream ${streamId} is complete`);
+      return;
     }
-    this.schedule();
+    // > A server can send a complete response prior to the client sending an entire request ...
+    // > a server MAY request that the client abort transmission of a request without error by
+    // > sending a RST_STREAM with an error code of NO_ERROR after sending a complete response.
+    // RFC 9113 §8.1 — the stream's life is bounded by its response.
+    this.resetExchange(x, ErrorCode.NO_ERROR);
   }
 
-  private resetStream(streamId: number, x: Exchange, code: number): void {
-    if (x.closed) return;
-    x.closed = true;
-    this.exchanges.delete(streamId);
-    this.resetLocal(streamId, code);
-  }
-
-  protected onFinish(): void {
-    for (const x of this.exchanges.values()) x.failInbound(new H2SchedError('connection closed'));
-    this.exchanges.clear();
+  protected onFinish(error?: string): void {
+    const reason = `connection closed${error !== undefined ? `: ${error}` : ''}`;
+    for (const x of [...this.exchanges.values()]) x.release(reason);
+    this.arrived.length = 0;
     this.options.onClose?.({ ...this.stats });
   }
 }

@@ -25,8 +25,9 @@ export function staticHandler(root: string | undefined): Handler {
       res.end();
       return;
     }
-    const urlPath = decodeURIComponent(new URL(req.path, 'http://x').pathname);
     const head = req.method === 'HEAD';
+    const urlPath = decodePath(req.path);
+    if (urlPath === undefined) return plain(res, 400, 'bad request: the path is not valid percent-encoded UTF-8\n', head);
     if (base === undefined) {
       const asset = demoSite().get(urlPath);
       if (!asset) return notFound(res, head);
@@ -49,8 +50,21 @@ export function staticHandler(root: string | undefined): Handler {
   };
 }
 
+/** The decoded path of a request target, or undefined when it cannot be decoded (→ 400). */
+function decodePath(target: string): string | undefined {
+  try {
+    const p = decodeURIComponent(new URL(target, 'http://x').pathname);
+    return p.includes('\0') ? undefined : p;
+  } catch {
+    return undefined;
+  }
+}
+
 function notFound(res: Parameters<Handler>[1], head: boolean): void {
-  const body = 'not found\n';
-  res.respond(404, [['content-type', 'text/plain; charset=utf-8'], ['content-length', String(body.length)]]);
+  plain(res, 404, 'not found\n', head);
+}
+
+function plain(res: Parameters<Handler>[1], status: number, body: string, head: boolean): void {
+  res.respond(status, [['content-type', 'text/plain; charset=utf-8'], ['content-length', String(body.length)]]);
   res.end(head ? undefined : body);
 }

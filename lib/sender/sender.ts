@@ -8,13 +8,20 @@
  *
  * A stream is ready (unblocked in the scheduler) when it has bytes queued and stream window > 0,
  * or when it only has its end (END_STREAM or trailers) left to send, which needs no window.
+ *
+ * The sender owns each stream's outbound record until the stream ends or dies, and never brings
+ * one back: `write`/`end` on a stream the engine can no longer send on throw UsageError at the
+ * call; a reset, `release()` or the connection's end drops the queue, destroys a piped source
+ * (a file's descriptor is closed) and rejects the pending `pipe` with StreamClosedError.
  */
 import { ErrorCode, SettingId } from '../constants.js';
 import { concat } from '../bytes.js';
-import { UsageError } from '../errors.js';
+import { StreamClosedError, UsageError } from '../errors.js';
 import type { H2Event } from '../events.js';
 import type { H2Connection, SendHeadersOptions } from '../connection/connection.js';
 import { ConnectionState } from '../connection/state.js';
+import { StreamState } from '../stream/state.js';
+import type { H2Stream } from '../stream/stream.js';
 import type { HeaderInput } from '../hpack/types.js';
 import { createScheduler, type SchedulerOptions } from '../priority/index.js';
 import type { SchedulerName, SendScheduler } from '../priority/scheduler.js';
@@ -32,6 +39,24 @@ export interface SenderOptions {
   onDrain?: (streamId: number) => void;
   /** Called when there is something new to flush (bytes queued, a window opened). */
   onWritable?: () => void;
+  /**
+   * Called when a stream's end (END_STREAM or trailers) was handed to the connection: our side of
+   * it is finished. Not called for streams dropped by a reset or `release`. It runs inside
+   * `flush()`: record the id and act after flush returns.
+   */
+  onStreamDone?: (streamId: number) => void;
+}
+
+/** What can be stopped: a Node Readable (destroy) or any async iterator (return). */
+interface Source {
+  readonly source: AsyncIterable<unknown>;
+  readonly iterator: AsyncIterator<unknown>;
+  /** Rejects the pending `pipe`. */
+  stop(e: Error): void;
+  /** Set when the stream died: the pipe checks it after every await. */
+  error: Error | undefined;
+  /** Resolves a `pipe` waiting for the queue to drain. */
+  wake: (() => void) | undefined;
 }
 
 interface OutStream {
@@ -46,6 +71,8 @@ interface OutStream {
   ready: boolean;
   /** `write` returned false: tell onDrain when the queue falls below the mark. */
   full: boolean;
+  /** The body being piped, if any: stopped when the stream dies. */
+  pipe: Source | undefined;
 }
 
 interface PendingRequest {
@@ -63,9 +90,8 @@ export class Sender {
   private readonly streams: Map<number, OutStream>;
   private readonly pending: PendingRequest[];
   private readonly onDrain: ((id: number) => void) | undefined;
-  /** `pipe` waiting for a stream's queue to drain (resolve) or the stream to die (reject). */
-  private readonly waiters: Map<number, { resolve(): void; reject(e: Error): void }>;
   private readonly onWritable: (() => void) | undefined;
+  private readonly onStreamDone: ((id: number) => void) | undefined;
 
   constructor(conn: H2Connection, options: SenderOptions = {}) {
     this.conn = conn;
@@ -79,8 +105,8 @@ export class Sender {
     this.streams = new Map();
     this.pending = [];
     this.onDrain = options.onDrain;
-    this.waiters = new Map();
     this.onWritable = options.onWritable;
+    this.onStreamDone = options.onStreamDone;
   }
 
   /** Octets queued for `streamId` and not yet handed to the connection. */
@@ -93,6 +119,11 @@ export class Sender {
     let n = 0;
     for (const st of this.streams.values()) n += st.queued;
     return n;
+  }
+
+  /** Streams with an outbound record (queued bytes, a pending end, or a piped source). */
+  get size(): number {
+    return this.streams.size;
   }
 
   /** Requests waiting for a stream slot (client side). */
@@ -129,11 +160,11 @@ export class Sender {
           if (e.changedSettings.get(SettingId.NO_RFC7540_PRIORITIES)?.newValue === 1) this.scheduler.ignoreRfc7540 = true;
           break;
         case 'StreamReset':
-          this.drop(e.streamId);
+          this.drop(e.streamId, `stream ${e.streamId} was reset (error code ${e.errorCode})`);
           break;
         case 'ConnectionTerminated':
-          if (e.errorCode !== ErrorCode.NO_ERROR) for (const id of [...this.streams.keys()]) this.drop(id);
-          for (const p of this.pending.splice(0)) p.reject(new UsageError('the connection is going away'));
+          if (e.errorCode !== ErrorCode.NO_ERROR) this.releaseAll(`the connection failed (GOAWAY error code ${e.errorCode})`);
+          for (const p of this.pending.splice(0)) p.reject(new StreamClosedError('the connection is going away (GOAWAY)'));
           break;
         default:
           break;
@@ -149,8 +180,7 @@ export class Sender {
    * @returns false when the stream's queue is at or above the high-water mark: wait for onDrain.
    */
   write(streamId: number, chunk: Uint8Array): boolean {
-    const st = this.track(streamId, undefined);
-    if (st.ending) throw new UsageError(`stream ${streamId} was already ended`);
+    const st = this.writable(streamId);
     if (chunk.length > 0) {
       st.chunks.push(chunk);
       st.queued += chunk.length;
@@ -164,8 +194,7 @@ export class Sender {
 
   /** Ends the stream once its queue drains: with END_STREAM on the last DATA, or with trailers. */
   end(streamId: number, trailers?: readonly HeaderInput[]): void {
-    const st = this.track(streamId, undefined);
-    if (st.ending) throw new UsageError(`stream ${streamId} was already ended`);
+    const st = this.writable(streamId);
     st.ending = true;
     st.trailers = trailers;
     this.reevaluate(st);
@@ -175,18 +204,62 @@ export class Sender {
   /**
    * Sends a whole body from an async iterable of chunks — a Node Readable is one — honouring
    * back-pressure: reading pauses while the stream's queue is above the high-water mark. Ends
-   * the stream (with `trailers` if given) after the last chunk.
-   * @throws UsageError (rejects) when the stream is reset meanwhile.
+   * the stream (with `trailers` if given) after the last chunk. When the stream dies first (reset,
+   * `release`, the connection's end) the source is destroyed at once — a Readable with
+   * `destroy()`, any other iterator with `return()` — and the promise rejects.
+   * @throws UsageError (rejects) when the stream cannot send or is already ending or piping.
+   * @throws StreamClosedError (rejects) when the stream dies before the body is sent.
    */
   async pipe(streamId: number, source: AsyncIterable<Uint8Array | string>, trailers?: readonly HeaderInput[]): Promise<void> {
-    for await (const chunk of source) {
-      const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
-      if (this.conn.streams.get(streamId) === undefined) throw new UsageError(`stream ${streamId} is gone`);
-      if (!this.write(streamId, bytes)) {
-        await new Promise<void>((resolve, reject) => this.waiters.set(streamId, { resolve, reject }));
-      }
+    let st: OutStream;
+    let iterator: AsyncIterator<Uint8Array | string>;
+    try {
+      st = this.writable(streamId);
+      if (st.pipe !== undefined) throw new UsageError(`stream ${streamId} is already piping a body`);
+      iterator = source[Symbol.asyncIterator]();
+    } catch (e) {
+      destroySource(source, undefined);
+      throw e;
     }
+    let stop!: (e: Error) => void;
+    const stopped = new Promise<never>((_, reject) => { stop = reject; });
+    stopped.catch(() => undefined); // raced below; never unhandled
+    const p: Source = { source, iterator, stop, wake: undefined, error: undefined };
+    st.pipe = p;
+    try {
+      for (;;) {
+        const r = await Promise.race([iterator.next(), stopped]);
+        // a race already settled the other way can still finish after the stream died
+        if (p.error !== undefined) throw p.error;
+        if (r.done) break;
+        const bytes = typeof r.value === 'string' ? Buffer.from(r.value) : r.value;
+        if (!this.write(streamId, bytes)) {
+          await Promise.race([new Promise<void>((resolve) => { p.wake = resolve; }), stopped]);
+          if (p.error !== undefined) throw p.error;
+        }
+      }
+    } catch (e) {
+      if (st.pipe === p) st.pipe = undefined;
+      destroySource(source, iterator);
+      throw e;
+    }
+    st.pipe = undefined;
     this.end(streamId, trailers);
+  }
+
+  /**
+   * Forgets a stream's outbound side now: its queue is dropped, a piped source destroyed and its
+   * `pipe` rejected with StreamClosedError(`reason`), its scheduler entry removed. Nothing is sent
+   * (reset the stream on the connection first if the peer must know). No-op for unknown streams.
+   */
+  release(streamId: number, reason = `stream ${streamId} was released`): void {
+    this.drop(streamId, reason);
+  }
+
+  /** Releases every stream and rejects every waiting request: the connection is gone. */
+  releaseAll(reason: string): void {
+    for (const id of [...this.streams.keys()]) this.drop(id, reason);
+    for (const p of this.pending.splice(0)) p.reject(new StreamClosedError(reason));
   }
 
   /**
@@ -219,12 +292,18 @@ export class Sender {
         this.scheduler.remove(id);
         continue;
       }
+      const s = conn.streams.get(id);
+      if (s === undefined || !canSend(s)) {
+        // the engine closed it without an event reaching us: never send on it again
+        this.drop(id, `stream ${id} is closed`);
+        continue;
+      }
       if (st.queued === 0) {
         if (st.ending) this.finish(st);
         else this.setReady(st, false);
         continue;
       }
-      const window = conn.localFlowControlWindow(id);
+      const window = Math.min(conn.sendWindow.size, s.send.size);
       if (window <= 0) {
         if (conn.sendWindow.size <= 0) break; // the connection is blocked: everyone waits for stream 0
         this.setReady(st, false);
@@ -235,15 +314,17 @@ export class Sender {
       conn.sendData(id, this.take(st, n), { endStream: last });
       this.scheduler.charge(id, n);
       moved += n;
-      if (last) this.close(st);
-      else this.reevaluate(st);
+      if (last) {
+        this.close(st);
+        this.onStreamDone?.(id);
+      } else this.reevaluate(st);
       if (st.full && st.queued < this.highWaterMark) {
         st.full = false;
         this.onDrain?.(id);
-        const w = this.waiters.get(id);
-        if (w) {
-          this.waiters.delete(id);
-          w.resolve();
+        const w = st.pipe?.wake;
+        if (w !== undefined) {
+          st.pipe!.wake = undefined;
+          w();
         }
       }
     }
@@ -254,11 +335,26 @@ export class Sender {
   private track(id: number, signal: PrioritySignal | undefined): OutStream {
     let st = this.streams.get(id);
     if (st === undefined) {
-      st = { id, chunks: [], queued: 0, ending: false, trailers: undefined, done: false, ready: false, full: false };
+      st = { id, chunks: [], queued: 0, ending: false, trailers: undefined, done: false, ready: false, full: false, pipe: undefined };
       this.streams.set(id, st);
       this.scheduler.add(id, signal);
     }
     return st;
+  }
+
+  /**
+   * The record of a stream we may still send body on, created on first use — but only while the
+   * engine can send on the stream: a stream that closed is never brought back.
+   */
+  private writable(id: number): OutStream {
+    const st = this.streams.get(id);
+    if (st !== undefined) {
+      if (st.ending) throw new UsageError(`stream ${id} was already ended`);
+      return st;
+    }
+    const s = this.conn.streams.get(id);
+    if (s === undefined || !canSend(s)) throw new UsageError(`stream ${id} is closed for sending`);
+    return this.track(id, undefined);
   }
 
   /** Ready = has bytes and stream window, or only its end left to send. */
@@ -313,6 +409,7 @@ export class Sender {
     if (st.trailers !== undefined) this.conn.sendHeaders(st.id, st.trailers, { endStream: true });
     else this.conn.endStream(st.id);
     this.close(st);
+    this.onStreamDone?.(st.id);
   }
 
   private close(st: OutStream): void {
@@ -321,17 +418,19 @@ export class Sender {
     this.scheduler.remove(st.id);
   }
 
-  private drop(id: number): void {
-    const w = this.waiters.get(id);
-    if (w) {
-      this.waiters.delete(id);
-      w.reject(new UsageError(`stream ${id} was reset`));
-    }
+  private drop(id: number, reason: string): void {
     const st = this.streams.get(id);
     if (st === undefined) return;
     st.chunks = [];
     st.queued = 0;
     this.close(st);
+    const p = st.pipe;
+    if (p !== undefined) {
+      st.pipe = undefined;
+      p.error = new StreamClosedError(reason);
+      destroySource(p.source, p.iterator);
+      p.stop(p.error);
+    }
   }
 
   private openPending(): void {
@@ -346,6 +445,26 @@ export class Sender {
         p.reject(e as Error);
       }
     }
+  }
+}
+
+/** Our side may still send body on the stream (open, or half-closed by the peer). */
+function canSend(s: H2Stream): boolean {
+  return s.state === StreamState.OPEN || s.state === StreamState.HALF_CLOSED_REMOTE;
+}
+
+/** Stops a body source we will not read to its end; whatever it throws stays here. */
+function destroySource(source: AsyncIterable<unknown>, iterator: AsyncIterator<unknown> | undefined): void {
+  try {
+    const d = (source as { destroy?: unknown }).destroy;
+    if (typeof d === 'function') {
+      d.call(source);
+      return;
+    }
+    const r = iterator?.return?.();
+    if (r !== undefined) r.then(undefined, () => undefined);
+  } catch {
+    /* a source that fails to stop has nothing more we can do */
   }
 }
 

@@ -6,7 +6,7 @@ import { ErrorCode, SettingId } from '../../lib/constants.js';
 import type { H2Event } from '../../lib/events.js';
 import { Sender } from '../../lib/sender/sender.js';
 import { H2Connection } from '../../lib/connection/connection.js';
-import { UsageError } from '../../lib/errors.js';
+import { StreamClosedError, UsageError } from '../../lib/errors.js';
 import { GET, senderPair } from './helpers.js';
 
 function respondWith(p: ReturnType<typeof senderPair>, sizes: Map<string, number>) {
@@ -232,6 +232,6 @@ describe('pipe: async iterables and Node Readables', () => {
     p.pump();
     p.client.resetStream(1, ErrorCode.CANCEL);
     p.pump();
-    await expect(done).rejects.toBeInstanceOf(UsageError);
+    await expect(done).rejects.toBeInstanceOf(StreamClosedError);
   });
 });
