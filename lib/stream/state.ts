@@ -105,6 +105,7 @@ const ok = (to: StreamState): Cell => ({ to, verdict: Verdict.ACCEPT });
 const ignore = (to: StreamState): Cell => ({ to, verdict: Verdict.IGNORE });
 const streamClosed: Cell = { to: S.CLOSED, verdict: Verdict.STREAM_ERROR, code: ErrorCode.STREAM_CLOSED };
 const protocol = (to: StreamState): Cell => ({ to, verdict: Verdict.CONNECTION_ERROR, code: ErrorCode.PROTOCOL_ERROR });
+const streamClosedConnection: Cell = { to: S.CLOSED, verdict: Verdict.CONNECTION_ERROR, code: ErrorCode.STREAM_CLOSED };
 
 type Row = { readonly [input: number]: Cell | undefined };
 
@@ -238,13 +239,23 @@ export const RECV_CLOSED: { readonly [by: number]: Row } = {
     [I.RECV_PRIORITY]: ignore(S.CLOSED),
   }, streamClosed),
   // > If a DATA frame is received whose stream is not in the "open" or "half-closed (local)"
-  // > state, the recipient MUST respond with a stream error (Section 5.4.2) of type STREAM_CLOSED.
-  // (HEADERS and PUSH_PROMISE too: RFC 9113 §5.1 allows a connection error; a stream error
-  // keeps the other streams.)
+  // > state, the recipient MUST respond with a stream error (Section 5.4.2) of type
+  // > STREAM_CLOSED.   RFC 9113 §6.1
+  // (PUSH_PROMISE too: the promised stream is refused on its own id, the parent's other streams
+  // are untouched.)
   [ClosedBy.END_STREAM]: total({
     [I.RECV_WINDOW_UPDATE]: ignore(S.CLOSED),
     [I.RECV_RST_STREAM]: ignore(S.CLOSED),
     [I.RECV_PRIORITY]: ignore(S.CLOSED),
+    // > ... an endpoint that receives any frames after receiving a frame with the END_STREAM
+    // > flag set MUST treat that as a connection error (Section 5.4.1) of type STREAM_CLOSED,
+    // > unless the frame is permitted as described below.   RFC 7540 §5.1 (closed)
+    // > An endpoint MAY treat receipt of any other type of frame on a closed stream as a
+    // > connection error (Section 5.4.1) of type STREAM_CLOSED, except as noted below.
+    // >                                                      RFC 9113 §5.1 (closed)
+    // Both directions ended, so no frame of ours can have crossed this one: a header block here
+    // is a peer that lost track of its streams, not a race.
+    [I.RECV_HEADERS]: streamClosedConnection,
   }, streamClosed),
 };
 

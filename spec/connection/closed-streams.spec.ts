@@ -1,7 +1,8 @@
 // Late frames on closed streams (RFC 9113 §5.1, §5.4.2): what each gets depending on how the
 // stream closed, and the bounded memory of closed streams.
 import { ErrorCode, FrameType } from '../../lib/constants.js';
-import { serverWithPeer } from '../helpers/peer.js';
+import { ConnectionState } from '../../lib/connection/state.js';
+import { clientWithPeer, serverWithPeer } from '../helpers/peer.js';
 
 function finished() {
   const { conn, peer } = serverWithPeer({ maxClosedStreams: 4 });
@@ -19,6 +20,37 @@ describe('frames on closed streams', () => {
     peer.expect({ type: FrameType.RST_STREAM, streamId: 1, errorCode: ErrorCode.STREAM_CLOSED });
     expect(peer.send(peer.frames.data(1, 'later'))).toEqual([]);
     expect(peer.received().filter((f) => f.type === FrameType.RST_STREAM)).toEqual([]); // no second RST
+  });
+
+  it('treats HEADERS on a stream closed by END_STREAM in both directions as a connection error STREAM_CLOSED (RFC 9113 §5.1 closed, RFC 7540 §5.1 MUST)', () => {
+    const { conn, peer } = finished();
+    peer.send(peer.frames.headers(3).request('GET', '/').eos()); // another stream, still open
+    const evs = peer.send(peer.frames.headers(1).trailers([['x-late', '1']]));
+    expect(evs).toEqual([]);
+    expect(peer.error?.errorCode).toBe(ErrorCode.STREAM_CLOSED);
+    expect(peer.received()).toMatchObject([{ type: FrameType.GOAWAY, lastStreamId: 3, errorCode: ErrorCode.STREAM_CLOSED }]);
+    expect(conn.state).toBe(ConnectionState.CLOSED);
+  });
+
+  it('treats a second response on a client stream that ended both ways as a connection error STREAM_CLOSED (RFC 9113 §5.1 closed)', () => {
+    const { conn, peer } = clientWithPeer();
+    peer.handshake();
+    conn.sendHeaders(1, [[':method', 'GET'], [':scheme', 'https'], [':authority', 'example.com'], [':path', '/']], { endStream: true });
+    peer.received();
+    expect(peer.send(peer.frames.headers(1).response(200).eos()).map((e) => e.type)).toEqual(['ResponseReceived', 'StreamEnded']);
+    peer.send(peer.frames.headers(1).response(200).eos());
+    expect(peer.error?.errorCode).toBe(ErrorCode.STREAM_CLOSED);
+    expect(peer.received()).toMatchObject([{ type: FrameType.GOAWAY, errorCode: ErrorCode.STREAM_CLOSED }]);
+  });
+
+  it('keeps DATA after END_STREAM both ways a stream error STREAM_CLOSED (RFC 9113 §6.1): other streams go on', () => {
+    const { conn, peer } = finished();
+    peer.send(peer.frames.headers(3).request('POST', '/'));
+    expect(peer.send(peer.frames.data(1, 'late'), peer.frames.data(3, 'body').eos()).map((e) => e.type)).toEqual(['StreamReset', 'DataReceived', 'StreamEnded']);
+    expect(peer.received()).toMatchObject([{ type: FrameType.RST_STREAM, streamId: 1, errorCode: ErrorCode.STREAM_CLOSED }]);
+    expect(peer.error).toBeUndefined();
+    conn.sendHeaders(3, [[':status', '204']], { endStream: true });
+    peer.expect({ type: FrameType.HEADERS, streamId: 3, endStream: true });
   });
 
   it('ignores WINDOW_UPDATE, RST_STREAM and PRIORITY on a closed stream', () => {

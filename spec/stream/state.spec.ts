@@ -58,6 +58,8 @@ describe('stream state table', () => {
     ['DATA on half-closed (remote)', S.HALF_CLOSED_REMOTE, ClosedBy.NONE, I.RECV_DATA, Verdict.STREAM_ERROR, ErrorCode.STREAM_CLOSED],
     ['HEADERS on half-closed (remote)', S.HALF_CLOSED_REMOTE, ClosedBy.NONE, I.RECV_HEADERS, Verdict.STREAM_ERROR, ErrorCode.STREAM_CLOSED],
     ['DATA after END_STREAM both ways', S.CLOSED, ClosedBy.END_STREAM, I.RECV_DATA, Verdict.STREAM_ERROR, ErrorCode.STREAM_CLOSED],
+    ['HEADERS after END_STREAM both ways (§5.1 closed: connection error)', S.CLOSED, ClosedBy.END_STREAM, I.RECV_HEADERS, Verdict.CONNECTION_ERROR, ErrorCode.STREAM_CLOSED],
+    ['HEADERS after the peer reset it (§5.1 closed: stream error)', S.CLOSED, ClosedBy.RECV_RST, I.RECV_HEADERS, Verdict.STREAM_ERROR, ErrorCode.STREAM_CLOSED],
     ['DATA after the peer reset it', S.CLOSED, ClosedBy.RECV_RST, I.RECV_DATA, Verdict.STREAM_ERROR, ErrorCode.STREAM_CLOSED],
     ['DATA after we reset it (§5.4.2: ignored)', S.CLOSED, ClosedBy.SEND_RST, I.RECV_DATA, Verdict.IGNORE, undefined],
     ['HEADERS after we reset it', S.CLOSED, ClosedBy.SEND_RST, I.RECV_HEADERS, Verdict.IGNORE, undefined],
