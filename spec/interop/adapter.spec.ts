@@ -1,32 +1,14 @@
 // The Node adapter's own duties on real sockets: the SETTINGS ACK timeout, the idle timeout (and
 // that it spares connections with open streams), handler failures answered per stream (500 or
 // RST_STREAM INTERNAL_ERROR), and a peer's protocol error ending only its own connection.
-import net from 'node:net';
 import { ErrorCode, FrameType } from '../../lib/constants.js';
 import { H2SchedError } from '../../lib/errors.js';
-import { FrameDecoder } from '../../lib/frame/decoder.js';
 import type { Frame } from '../../lib/frame/types.js';
 import { connect } from '../../lib/node/client.js';
 import { demoSite } from '../../lib/node/demo.js';
 import type { Handler } from '../../lib/node/session.js';
 import { staticHandler } from '../../lib/node/static.js';
-import { frameFactory } from '../helpers/frames.js';
-import { startServer } from './helpers.js';
-
-/** A raw client socket: writes bytes, collects the server's frames, knows when the socket closed. */
-async function rawPeer(port: number) {
-  const socket = net.connect(port, '127.0.0.1');
-  await new Promise<void>((r) => socket.once('connect', () => r()));
-  const decoder = new FrameDecoder({ expectPreface: false });
-  const received: Frame[] = [];
-  const closed = new Promise<void>((r) => socket.on('close', () => r()));
-  socket.on('data', (chunk: Buffer) => {
-    decoder.push(chunk);
-    for (let f = decoder.next(); f !== null; f = decoder.next()) received.push(f);
-  });
-  socket.on('error', () => undefined);
-  return { socket, received, closed, f: frameFactory() };
-}
+import { rawPeer, startServer } from './helpers.js';
 
 const goaway = (frames: Frame[]) => frames.find((f) => f.type === FrameType.GOAWAY) as (Frame & { errorCode: number }) | undefined;
 

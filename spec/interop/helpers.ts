@@ -4,10 +4,13 @@
  * as skipped with the install command in its name (never a silent pass).
  */
 import { execFileSync } from 'node:child_process';
-import type { AddressInfo } from 'node:net';
+import net, { type AddressInfo } from 'node:net';
+import { FrameDecoder } from '../../lib/frame/decoder.js';
+import type { Frame } from '../../lib/frame/types.js';
 import { createH2Server, type H2ServerOptions } from '../../lib/node/server.js';
 import type { Handler } from '../../lib/node/session.js';
 import { staticHandler } from '../../lib/node/static.js';
+import { frameFactory } from '../helpers/frames.js';
 
 export async function startServer(options: H2ServerOptions & { handler?: Handler } = {}) {
   const h2 = createH2Server(options.handler ?? staticHandler(undefined), options);
@@ -44,4 +47,33 @@ export function itWith(tools: string[], name: string, fn: () => Promise<void>, t
     console.warn(`skipping "${name}": ${missing.join(', ')} not installed (${how})`);
     it.skip(`${name} [needs ${missing.join(', ')}: ${how}]`, fn);
   }
+}
+
+/**
+ * A raw client socket: writes bytes, collects the server's frames, knows when the socket closed
+ * (and when). `until(pred)` waits for a frame condition.
+ */
+export async function rawPeer(port: number) {
+  const socket = net.connect(port, '127.0.0.1');
+  await new Promise<void>((r) => socket.once('connect', () => r()));
+  const decoder = new FrameDecoder({ expectPreface: false });
+  const received: Frame[] = [];
+  const peer = {
+    socket, received, f: frameFactory(), closedAt: 0,
+    closed: new Promise<void>((r) => socket.on('close', () => { peer.closedAt = Date.now(); r(); })),
+    /** Resolves once `pred` holds for the frames received so far (rejects after `ms`). */
+    async until(pred: (frames: Frame[]) => boolean, ms = 5000): Promise<void> {
+      const end = Date.now() + ms;
+      while (!pred(received)) {
+        if (Date.now() > end) throw new Error(`frames never matched; got ${received.map((x) => `${x.type}@${x.streamId}`).join(' ')}`);
+        await new Promise((r) => setTimeout(r, 10));
+      }
+    },
+  };
+  socket.on('data', (chunk: Buffer) => {
+    decoder.push(chunk);
+    for (let f = decoder.next(); f !== null; f = decoder.next()) received.push(f);
+  });
+  socket.on('error', () => undefined);
+  return peer;
 }
