@@ -159,4 +159,41 @@ describe('Node adapter on sockets', () => {
     await s.h2.close();
     await expect(client.request({ path: '/' })).rejects.toBeInstanceOf(H2SchedError);
   });
+
+  it('a graceful drain has a deadline: after drainTimeoutMs the streams still open are reset and close() resolves', async () => {
+    let pending = 0;
+    const never: Handler = async (_req, res) => {
+      res.respond(200);
+      res.write('started');
+      pending++; // and never ends
+    };
+    const s = await startServer({ handler: never, drainTimeoutMs: 300 });
+    const client = await connect(s.url);
+    const r = await client.request({ path: '/hang' });
+    expect(pending).toBe(1);
+    const t0 = Date.now();
+    await s.h2.close();
+    const took = Date.now() - t0;
+    expect(took).toBeGreaterThanOrEqual(250);
+    expect(took).toBeLessThan(2000);
+    await expect(r.bytes()).rejects.toBeInstanceOf(H2SchedError);
+    expect(s.h2.stats()).toMatchObject({ sessions: 0, exchanges: 0, senderStreams: 0, engineStreams: 0 });
+  });
+
+  it('a graceful shutdown sends GOAWAY(2^31-1) and PING first, then the real GOAWAY after the PING round trip (RFC 9113 §6.8)', async () => {
+    const s = await startServer();
+    const p = await rawPeer(s.port);
+    const f = p.f;
+    p.socket.write(Buffer.concat([f.preface(), f.settings().encode(), f.settings().ack().encode(), f.headers(1).request('GET', '/').eos().encode()]));
+    await p.until((fs) => fs.some((x) => x.type === FrameType.DATA && x.streamId === 1 && (x as { endStream: boolean }).endStream));
+    const closing = s.h2.close();
+    await p.until((fs) => fs.some((x) => x.type === FrameType.PING && !(x as { ack: boolean }).ack));
+    const ping = p.received.find((x) => x.type === FrameType.PING) as Frame & { opaqueData: Uint8Array };
+    const goaways = () => p.received.filter((x) => x.type === FrameType.GOAWAY) as Array<Frame & { lastStreamId: number; errorCode: number }>;
+    expect(goaways().map((g) => g.lastStreamId)).toEqual([0x7fffffff]);
+    p.socket.write(f.ping(ping.opaqueData).ack().encode());
+    await p.closed;
+    await closing;
+    expect(goaways().map((g) => [g.lastStreamId, g.errorCode])).toEqual([[0x7fffffff, 0], [1, 0]]);
+  });
 });
