@@ -65,6 +65,12 @@ export class H2Connection {
   goawaySent: number | undefined;
   /** Last stream id of the GOAWAY we received (our streams above it were not processed), or undefined. */
   goawayReceived: number | undefined;
+  /**
+   * @internal Highest id the peer opened (HEADERS) or promised (PUSH_PROMISE) above the last
+   * stream id of our GOAWAY: such streams are never created, and frames on them (and on any id of
+   * the peer's between our last id and this one) are discarded (RFC 9113 §6.8). 0 until then.
+   */
+  goawayIgnoredUpTo: number;
 
   /**
    * @param options roles, header policies, our SETTINGS and limits; every default is documented
@@ -89,6 +95,7 @@ export class H2Connection {
     this.state = ConnectionState.IDLE;
     this.goawaySent = undefined;
     this.goawayReceived = undefined;
+    this.goawayIgnoredUpTo = 0;
     this.prioritizedIdle = new Set();
     this.guard = new AbuseGuard(options.limits, options.clock);
   }
@@ -517,11 +524,15 @@ export class H2Connection {
   private fail(e: ConnectionError, events: H2Event[]): void {
     e.events = events;
     if (this.state !== ConnectionState.CLOSED) {
+      // > Endpoints MUST NOT increase the value they send in the last stream identifier.   RFC 9113 §6.8
+      // (after a graceful GOAWAY, streams may exist above its last id: they stay unprocessed)
+      const highest = this.streams.highestRemote;
+      const last = this.goawaySent === undefined ? highest : Math.min(this.goawaySent, highest);
       encodeFrame(this.out, {
-        type: FrameType.GOAWAY, streamId: 0, lastStreamId: this.streams.highestRemote, errorCode: e.errorCode,
+        type: FrameType.GOAWAY, streamId: 0, lastStreamId: last, errorCode: e.errorCode,
         debugData: Buffer.from(e.message.slice(0, 256), 'latin1'),
       });
-      this.goawaySent = this.streams.highestRemote;
+      this.goawaySent = last;
     }
     this.state = nextConnectionState(this.state, ConnectionInput.FAIL)!;
   }

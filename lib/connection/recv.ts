@@ -25,7 +25,7 @@ export function receiveFrame(c: H2Connection, frame: Frame, events: H2Event[]): 
   switch (f.type) {
     case FrameType.DATA: return recvData(c, f, events);
     case FrameType.HEADERS: return recvHeaders(c, f, events);
-    case FrameType.PRIORITY: return recvPriority(f, events);
+    case FrameType.PRIORITY: return recvPriority(c, f, events);
     case FrameType.RST_STREAM: return recvRstStream(c, f, events);
     case FrameType.SETTINGS: return recvSettings(c, f, events);
     case FrameType.PUSH_PROMISE: return recvPushPromise(c, f, events);
@@ -52,6 +52,30 @@ function verdict(c: Cell | undefined, streamId: number): boolean {
 function notLive(c: H2Connection, streamId: number, input: StreamInput): boolean {
   const by = c.streams.closedBy(streamId);
   return verdict(cell(by === undefined ? StreamState.IDLE : StreamState.CLOSED, by ?? ClosedBy.NONE, input), streamId);
+}
+
+/**
+ * After our GOAWAY: true for a stream of the peer's above its last stream id that is not idle —
+ * opened or promised since (its HEADERS or PUSH_PROMISE was discarded), or closed. Called for
+ * streams that are not live. Frames on it are discarded once what they do to the connection is
+ * done: header blocks decoded (always first), DATA counted against and credited back to the
+ * connection window. An id beyond every stream the peer opened keeps the idle rules: no HEADERS
+ * for it ever arrived, so DATA there cannot be one of the frames in flight.
+ * > Once the GOAWAY is sent, the sender will ignore frames sent on streams initiated by the
+ * > receiver if the stream has an identifier higher than the included last stream identifier.
+ * > ... HEADERS, PUSH_PROMISE, and CONTINUATION frames MUST be minimally processed to ensure
+ * > that the state maintained for field section compression is consistent ...; similarly, DATA
+ * > frames MUST be counted toward the connection flow-control window.   RFC 9113 §6.8
+ */
+function discarded(c: H2Connection, id: number): boolean {
+  const last = c.goawaySent;
+  if (last === undefined || id <= last || c.streams.isLocal(id)) return false;
+  return id <= c.goawayIgnoredUpTo || id <= c.streams.highestRemote;
+}
+
+/** After our GOAWAY, a stream of the peer's above its last id that is not live: never processed. */
+function beyondGoaway(c: H2Connection, id: number): boolean {
+  return c.goawaySent !== undefined && id > c.goawaySent && !c.streams.isLocal(id) && c.streams.get(id) === undefined;
 }
 
 /** DATA the application will never see still reopens the connection window (python h2 #1210). */
@@ -86,7 +110,7 @@ function recvData(c: H2Connection, f: DataFrame, events: H2Event[]): void {
   const s = c.streams.get(f.streamId);
   if (s === undefined) {
     credit(c, n);
-    notLive(c, f.streamId, StreamInput.RECV_DATA);
+    if (!discarded(c, f.streamId)) notLive(c, f.streamId, StreamInput.RECV_DATA);
     return;
   }
   let accepted: boolean;
@@ -142,6 +166,7 @@ function recvHeaders(c: H2Connection, f: HeadersFrame, events: H2Event[]): void 
   let s = c.streams.get(id);
   let refuse = false;
   if (s === undefined) {
+    if (discarded(c, id)) return;
     if (c.streams.closedBy(id) !== undefined) {
       // A closed stream we remember gets the table's answer; one below the highest id that we
       // do not remember was never opened, or reused: an unexpected stream identifier.
@@ -152,8 +177,12 @@ function recvHeaders(c: H2Connection, f: HeadersFrame, events: H2Event[]): void 
     // > An endpoint that receives an unexpected stream identifier MUST respond with a connection
     // > error (Section 5.4.1) of type PROTOCOL_ERROR.   RFC 9113 §5.1.1
     if (c.streams.isLocal(id) || c.clientSide) throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, `peer opened stream ${id} with the wrong parity`);
-    // After our GOAWAY, streams above its last id are not processed (RFC 9113 §6.8).
-    if (c.goawaySent !== undefined && id > c.goawaySent) return;
+    // After our GOAWAY, streams above its last id are not processed (RFC 9113 §6.8): the peer may
+    // have opened it before the GOAWAY reached it. Its later frames are discarded too.
+    if (c.goawaySent !== undefined && id > c.goawaySent) {
+      c.goawayIgnoredUpTo = id;
+      return;
+    }
     // > An endpoint that receives a HEADERS frame that causes its advertised concurrent stream
     // > limit to be exceeded MUST treat this as a stream error (Section 5.4.2) of type
     // > PROTOCOL_ERROR or REFUSED_STREAM.   RFC 9113 §5.1.2
@@ -211,15 +240,17 @@ function inboundKind(c: H2Connection, s: H2Stream, fields: readonly HeaderField[
   return status !== undefined && status.length === 3 && status[0] === '1' ? 'informational' : 'response';
 }
 
-function recvPriority(f: PriorityFrame, events: H2Event[]): void {
-  // PRIORITY is allowed in any stream state and creates no stream state (RFC 9113 §5.1, §6.3).
+function recvPriority(c: H2Connection, f: PriorityFrame, events: H2Event[]): void {
+  // PRIORITY is allowed in any stream state and creates no stream state (RFC 9113 §5.1, §6.3);
+  // for a stream that will never be processed (above our GOAWAY's last id) it is discarded.
+  if (beyondGoaway(c, f.streamId)) return;
   events.push({ type: 'PriorityUpdated', streamId: f.streamId, ...f.priority });
 }
 
 function recvRstStream(c: H2Connection, f: RstStreamFrame, events: H2Event[]): void {
   const s = c.streams.get(f.streamId);
   if (s === undefined) {
-    notLive(c, f.streamId, StreamInput.RECV_RST_STREAM);
+    if (!discarded(c, f.streamId)) notLive(c, f.streamId, StreamInput.RECV_RST_STREAM);
     return;
   }
   if (!verdict(c.streams.apply(s, StreamInput.RECV_RST_STREAM), f.streamId)) return;
@@ -281,7 +312,7 @@ function recvPushPromise(c: H2Connection, f: PushPromiseFrame, events: H2Event[]
   if (c.localSettings.upperBound(SettingId.ENABLE_PUSH) === 0) throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, 'PUSH_PROMISE with push disabled');
   const { fields, tooLarge } = decodeBlock(c, f.headerBlock, f.promisedStreamId);
   const pid = f.promisedStreamId;
-  if (pid === 0 || c.streams.isLocal(pid) || pid <= c.streams.highestRemote) {
+  if (pid === 0 || c.streams.isLocal(pid) || pid <= c.streams.highestRemote || pid <= c.goawayIgnoredUpTo) {
     throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, `PUSH_PROMISE promising stream ${pid}`);
   }
   const parent = c.streams.get(f.streamId);
@@ -294,6 +325,12 @@ function recvPushPromise(c: H2Connection, f: PushPromiseFrame, events: H2Event[]
     const v = cell(parent.state, parent.closedBy, StreamInput.RECV_PUSH_PROMISE)!;
     if (v.verdict === Verdict.CONNECTION_ERROR) throw new ConnectionError(v.code!, `PUSH_PROMISE on stream ${f.streamId} in its state`);
     parentOk = v.verdict === Verdict.ACCEPT;
+  }
+  // After our GOAWAY a promise above its last id reserves nothing: the block was decoded, the
+  // promised stream's frames are discarded from now on (RFC 9113 §6.8).
+  if (c.goawaySent !== undefined && pid > c.goawaySent) {
+    c.goawayIgnoredUpTo = pid;
+    return;
   }
   const promised = c.streams.create(pid, c.remoteSettings.initialWindowSize, c.localSettings.initialWindowSize);
   c.streams.apply(promised, StreamInput.RECV_PROMISED);
@@ -354,7 +391,7 @@ function recvWindowUpdate(c: H2Connection, f: WindowUpdateFrame, events: H2Event
   }
   const s = c.streams.get(f.streamId);
   if (s === undefined) {
-    notLive(c, f.streamId, StreamInput.RECV_WINDOW_UPDATE);
+    if (!discarded(c, f.streamId)) notLive(c, f.streamId, StreamInput.RECV_WINDOW_UPDATE);
     return;
   }
   if (!verdict(c.streams.apply(s, StreamInput.RECV_WINDOW_UPDATE), f.streamId)) return;
@@ -378,6 +415,7 @@ function recvPriorityUpdate(c: H2Connection, f: PriorityUpdateFrame, events: H2E
   // > MUST be treated as a connection error of type PROTOCOL_ERROR.   RFC 9218 §7.1
   if (c.clientSide) throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, 'a server sent PRIORITY_UPDATE');
   const id = f.prioritizedStreamId;
+  if (beyondGoaway(c, id)) return; // a request we will not process (RFC 9113 §6.8)
   if (!c.streams.isLocal(id) && c.streams.get(id) === undefined && c.streams.closedBy(id) === undefined) {
     // A signal for a request not yet open. RFC 9218 §7.1: the streams prioritized while idle,
     // plus the active ones, must not exceed our SETTINGS_MAX_CONCURRENT_STREAMS (PROTOCOL_ERROR).

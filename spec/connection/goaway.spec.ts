@@ -49,6 +49,117 @@ describe('GOAWAY we send', () => {
   });
 });
 
+describe('frames in flight when our GOAWAY crosses them (RFC 9113 §6.8)', () => {
+  const BIG = Buffer.alloc(16384, 0x61);
+  const join = (...parts: Array<{ encode(max?: number): Uint8Array }>): Uint8Array => Buffer.concat(parts.map((p) => p.encode()));
+
+  /** A server with stream 1 open and its request body in flight, after a graceful GOAWAY (last 1). */
+  function draining() {
+    const { conn, peer } = serverWithPeer();
+    peer.handshake();
+    peer.send(peer.frames.headers(1).request('POST', '/upload'), peer.frames.data(1, 'part 1'));
+    conn.closeConnection(ErrorCode.NO_ERROR);
+    peer.expect({ type: FrameType.GOAWAY, lastStreamId: 1, errorCode: ErrorCode.NO_ERROR });
+    return { conn, peer, f: peer.frames };
+  }
+
+  it('ignores HEADERS and DATA on a stream the peer opened above the last stream id, and finishes the accepted stream (§6.8: ignore, not an error)', () => {
+    const { conn, peer, f } = draining();
+    const evs = peer.send(join(f.headers(3).request('POST', '/late'), f.data(3, BIG), f.data(3, BIG), f.data(1, 'part 2').eos()));
+    expect(evs).toEqual([
+      { type: 'DataReceived', streamId: 1, data: Buffer.from('part 2'), flowControlledLength: 6, endStream: true },
+      { type: 'StreamEnded', streamId: 1 },
+    ]);
+    expect(peer.error).toBeUndefined();
+    // DATA(3) counted against the connection window and credited back: no leak, no RST_STREAM(3)
+    expect(peer.received()).toEqual([{ type: FrameType.WINDOW_UPDATE, streamId: 0, increment: 2 * BIG.length }]);
+    expect(conn.streams.get(3)).toBeUndefined();
+    conn.sendHeaders(1, [[':status', '200']]);
+    conn.sendData(1, Buffer.from('stored'), { endStream: true });
+    expect(peer.received()).toMatchObject([
+      { type: FrameType.HEADERS, streamId: 1, fields: [[':status', '200']] },
+      { type: FrameType.DATA, streamId: 1, endStream: true },
+    ]);
+  });
+
+  it('decodes the header block of an ignored HEADERS + CONTINUATION so the HPACK context stays in step (§6.8 MUST minimally process)', () => {
+    const { peer, f } = draining();
+    // the ignored block adds x-trace to the peer's dynamic table; the trailers on 1 refer to it by index
+    const ignored = f.headers(3).request('POST', '/late', [['x-trace', 'abc123'], ['x-pad', 'p'.repeat(40)]]).encode(16);
+    expect(ignored.length).toBeGreaterThan(9 + 16); // really split into HEADERS + CONTINUATION
+    const trailers = f.headers(1).trailers([['x-trace', 'abc123']]).encode();
+    const evs = peer.send(Buffer.concat([ignored, trailers]));
+    expect(evs).toEqual([
+      { type: 'TrailersReceived', streamId: 1, headers: [['x-trace', 'abc123']], endStream: true, priority: undefined },
+      { type: 'StreamEnded', streamId: 1 },
+    ]);
+    expect(peer.error).toBeUndefined();
+    peer.expectNothing();
+  });
+
+  it('ignores WINDOW_UPDATE, RST_STREAM, PRIORITY, PRIORITY_UPDATE and trailers on an ignored stream, creating no state (§6.8)', () => {
+    const { conn, peer, f } = draining();
+    peer.send(f.headers(3).request('POST', '/late'), f.headers(7).request('GET', '/later').eos());
+    const evs = peer.send(join(
+      f.windowUpdate(3, 4096), f.priority(3, 0, 200), f.priorityUpdate(5, 'u=0'), f.priority(9, 0, 50), f.data(5, 'skipped id'),
+      f.headers(3).trailers([['x', '1']]), f.reset(7).cancel(), f.data(1, 'end').eos(),
+    ));
+    expect(evs.map((e) => e.type)).toEqual(['DataReceived', 'StreamEnded']);
+    expect(peer.error).toBeUndefined();
+    peer.expectNothing();
+    expect(conn.streams.live.size).toBe(1);
+    expect(conn.prioritizedIdle.size).toBe(0);
+  });
+
+  it('keeps DATA on a stream id the peer never opened a PROTOCOL_ERROR after our GOAWAY (§5.1 idle: no HEADERS for it was in flight)', () => {
+    const { peer, f } = draining();
+    peer.send(f.headers(3).request('POST', '/late'));
+    peer.send(f.data(7, 'never opened'));
+    expect(peer.error?.errorCode).toBe(ErrorCode.PROTOCOL_ERROR);
+    expect(peer.received()).toMatchObject([{ type: FrameType.GOAWAY, lastStreamId: 1, errorCode: ErrorCode.PROTOCOL_ERROR }]);
+  });
+
+  it('a client that sent GOAWAY discards a PUSH_PROMISE above its last id and every frame of the promised stream, keeping HPACK in step (§6.8)', () => {
+    const { conn, peer } = clientWithPeer();
+    peer.handshake();
+    conn.sendHeaders(1, GET, { endStream: true });
+    peer.received();
+    conn.closeConnection(ErrorCode.NO_ERROR);
+    peer.expect({ type: FrameType.GOAWAY, lastStreamId: 0 });
+    const f = peer.frames;
+    const evs = peer.send(join(
+      f.pushPromise(1, 2).request('GET', '/style.css'), f.headers(2).response(200, [['content-type', 'text/css']]), f.data(2, BIG), f.data(2, BIG),
+      f.headers(1).response(200, [['content-type', 'text/css']]), f.data(1, 'body').eos(),
+    ));
+    expect(evs).toEqual([
+      { type: 'ResponseReceived', streamId: 1, headers: [[':status', '200'], ['content-type', 'text/css']], endStream: false, priority: undefined },
+      { type: 'DataReceived', streamId: 1, data: Buffer.from('body'), flowControlledLength: 4, endStream: true },
+      { type: 'StreamEnded', streamId: 1 },
+    ]);
+    expect(peer.error).toBeUndefined();
+    expect(peer.received()).toEqual([{ type: FrameType.WINDOW_UPDATE, streamId: 0, increment: 2 * BIG.length }]);
+    expect(conn.streams.get(2)).toBeUndefined();
+  });
+
+  it('never raises the last stream id in the GOAWAY of a later connection error (§6.8: MUST NOT increase), whatever arrived above it', () => {
+    // streams above the last id arrive (ignored), then a connection error
+    const { peer, f } = draining();
+    peer.send(f.headers(3).request('GET', '/').eos(), f.headers(5).request('GET', '/').eos());
+    peer.send(f.windowUpdate(0, 0));
+    expect(peer.error?.errorCode).toBe(ErrorCode.PROTOCOL_ERROR);
+    expect(peer.received()).toMatchObject([{ type: FrameType.GOAWAY, lastStreamId: 1, errorCode: ErrorCode.PROTOCOL_ERROR }]);
+    // streams already open above an explicit, lower last id
+    const b = serverWithPeer();
+    b.peer.handshake();
+    b.peer.send(b.peer.frames.headers(1).request('GET', '/').eos(), b.peer.frames.headers(3).request('GET', '/').eos());
+    b.conn.closeConnection(ErrorCode.NO_ERROR, { lastStreamId: 1 });
+    b.peer.expect({ type: FrameType.GOAWAY, lastStreamId: 1 });
+    b.peer.send(b.peer.frames.windowUpdate(0, 0));
+    expect(b.peer.received()).toMatchObject([{ type: FrameType.GOAWAY, lastStreamId: 1, errorCode: ErrorCode.PROTOCOL_ERROR }]);
+    expect(b.conn.goawaySent).toBe(1);
+  });
+});
+
 describe('GOAWAY we receive', () => {
   it('reports ConnectionTerminated, keeps streams up to the last id, and resets newer ones as refused', () => {
     const { conn, peer } = clientWithPeer();
