@@ -235,8 +235,8 @@ export abstract class Endpoint {
       events = this.conn.receiveData(chunk);
     } catch (e) {
       if (!(e instanceof ConnectionError)) throw e;
-      this.sender.handle(e.events as H2Event[]);
-      this.handleEvents(e.events as H2Event[]);
+      // the GOAWAY is queued; the events before it concern streams that die with the connection,
+      // so no handler is started for them: every stream is released with this reason
       this.terminate(e.message);
       return;
     }
