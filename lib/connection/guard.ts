@@ -38,6 +38,19 @@ export interface AbuseLimitsInput {
   /** WINDOW_UPDATE increments below 1024 octets (Data Dribble, CVE-2019-9511). Default 1000 burst, 100/s. */
   tinyWindowUpdates?: RateLimit | false;
   /**
+   * PUSH_PROMISE frames a client refuses because `maxReservedStreams` promised streams are
+   * already waiting (a server promising without end). Default 200 burst, 20/s.
+   */
+  refusedPushes?: RateLimit | false;
+  /**
+   * Client: promised streams (PUSH_PROMISE) held in "reserved (remote)" at once. A promise beyond
+   * it is refused with RST_STREAM(REFUSED_STREAM) on the promised id (its header block is still
+   * decoded, so HPACK stays in step), and counts against `refusedPushes`. Reserved streams do not
+   * count towards SETTINGS_MAX_CONCURRENT_STREAMS (RFC 9113 §5.1.2), so without this a server
+   * could make a client hold any number of them. Default 100; `false`: no limit.
+   */
+  maxReservedStreams?: number | false;
+  /**
    * Automatic replies (PING and SETTINGS ACKs, RST_STREAM, WINDOW_UPDATE) queued while the
    * outbound buffer has not been drained by `dataToSend()` — a peer that sends without reading
    * (CVE-2019-9512/9514/9515). Default 10000.
@@ -54,6 +67,8 @@ export const DEFAULT_ABUSE_LIMITS: Required<AbuseLimitsInput> = {
   provokedResets: { burst: 1000, perSecond: 33 },
   emptyFrames: { burst: 1000, perSecond: 100 },
   tinyWindowUpdates: { burst: 1000, perSecond: 100 },
+  refusedPushes: { burst: 200, perSecond: 20 },
+  maxReservedStreams: 100,
   maxQueuedReplies: 10000,
 };
 
@@ -81,12 +96,15 @@ class Bucket {
   }
 }
 
-type BucketName = Exclude<keyof AbuseLimitsInput, 'maxQueuedReplies'>;
+type CapName = 'maxQueuedReplies' | 'maxReservedStreams';
+type BucketName = Exclude<keyof AbuseLimitsInput, CapName>;
 
 /** The budgets of one connection. */
 export class AbuseGuard {
   private readonly buckets = new Map<BucketName, Bucket>();
   private readonly maxQueuedReplies: number;
+  /** Promised streams a client holds in "reserved (remote)" at most (Infinity: no limit). */
+  readonly maxReservedStreams: number;
   /** Automatic replies queued since the outbound buffer was last empty. */
   queuedReplies = 0;
   /** How many frames each budget has refused (a connection ends at the first). */
@@ -95,12 +113,12 @@ export class AbuseGuard {
   constructor(input: AbuseLimitsInput = {}, private readonly clock: () => number = () => performance.now()) {
     const now = clock();
     for (const key of Object.keys(DEFAULT_ABUSE_LIMITS) as Array<keyof AbuseLimitsInput>) {
-      if (key === 'maxQueuedReplies') continue;
+      if (key === 'maxQueuedReplies' || key === 'maxReservedStreams') continue;
       const v = input[key] === undefined ? DEFAULT_ABUSE_LIMITS[key] : input[key];
       if (v !== false) this.buckets.set(key, new Bucket(key, validLimit(key, v), now));
     }
-    const q = input.maxQueuedReplies === undefined ? DEFAULT_ABUSE_LIMITS.maxQueuedReplies : input.maxQueuedReplies;
-    this.maxQueuedReplies = q === false ? Number.POSITIVE_INFINITY : q;
+    this.maxQueuedReplies = validCap('maxQueuedReplies', input.maxQueuedReplies);
+    this.maxReservedStreams = validCap('maxReservedStreams', input.maxReservedStreams);
   }
 
   /** Charges a received frame to its budget (before it is processed). */
@@ -136,6 +154,11 @@ export class AbuseGuard {
     this.charge('provokedResets', 'frames provoking RST_STREAM (reset flood)');
   }
 
+  /** A client refused a PUSH_PROMISE: too many promised streams wait already. */
+  refusedPush(): void {
+    this.charge('refusedPushes', 'refused PUSH_PROMISE frames (promises beyond maxReservedStreams)');
+  }
+
   /** An automatic reply was queued; refuses when too many wait for a peer that does not read. */
   replyQueued(): void {
     this.queuedReplies++;
@@ -156,6 +179,13 @@ export class AbuseGuard {
     this.tripped[name] = (this.tripped[name] ?? 0) + 1;
     throw new ConnectionError(ErrorCode.ENHANCE_YOUR_CALM, `too many ${what} (budget ${b.limit.burst} at once, ${b.limit.perSecond}/s)`);
   }
+}
+
+function validCap(name: CapName, v: number | false | undefined): number {
+  if (v === undefined) return DEFAULT_ABUSE_LIMITS[name] as number;
+  if (v === false) return Number.POSITIVE_INFINITY;
+  if (typeof v !== 'number' || !(v >= 0)) throw new UsageError(`limits.${name}: expected a non-negative number or false`);
+  return v;
 }
 
 function validLimit(name: string, v: unknown): RateLimit {

@@ -58,7 +58,11 @@ export interface H2ConnectionOptions {
   outboundHighWaterMark?: number;
   /** Largest HPACK table our encoder uses, whatever the peer allows. Default 4096. */
   maxEncoderTableSize?: number;
-  /** Abuse budgets (rates of PING, SETTINGS, priority signals, resets, empty frames; queued replies). Defaults in {@link DEFAULT_ABUSE_LIMITS}. */
+  /**
+   * Abuse budgets (rates of PING, SETTINGS, priority signals, resets, empty frames, refused
+   * pushes; queued replies; a client's promised streams, `maxReservedStreams`, default 100).
+   * Defaults in {@link DEFAULT_ABUSE_LIMITS}.
+   */
   limits?: AbuseLimitsInput;
   /** Milliseconds for the abuse budgets' refill (default `performance.now`); tests pass a fake one. */
   clock?: () => number;

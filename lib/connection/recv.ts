@@ -190,6 +190,9 @@ function recvHeaders(c: H2Connection, f: HeadersFrame, events: H2Event[]): void 
     s = c.streams.create(id, c.remoteSettings.initialWindowSize, c.localSettings.initialWindowSize);
     // streams at or below the new id are no longer idle
     if (c.prioritizedIdle.size > 0) for (const p of c.prioritizedIdle) if (p <= id) c.prioritizedIdle.delete(p);
+  } else if (s.state === StreamState.RESERVED_REMOTE) {
+    // The pushed response opens the promised stream, which counts from now on (§5.1.2, above).
+    refuse = c.streams.openRemote >= c.localSettings.maxConcurrentStreams;
   }
   if (!verdict(c.streams.apply(s, StreamInput.RECV_HEADERS), id)) return;
   if (refuse) throw new StreamError(id, ErrorCode.REFUSED_STREAM, 'too many concurrent streams');
@@ -332,10 +335,16 @@ function recvPushPromise(c: H2Connection, f: PushPromiseFrame, events: H2Event[]
     c.goawayIgnoredUpTo = pid;
     return;
   }
+  // Reserved streams do not count towards MAX_CONCURRENT_STREAMS (RFC 9113 §5.1.2): a server
+  // promising without end would grow our memory. Beyond the budget the promise is refused on its
+  // id (its block was decoded above); refusals that keep coming end the connection.
+  const overBudget = c.streams.reservedRemote >= c.guard.maxReservedStreams;
+  if (overBudget) c.guard.refusedPush();
   const promised = c.streams.create(pid, c.remoteSettings.initialWindowSize, c.localSettings.initialWindowSize);
   c.streams.apply(promised, StreamInput.RECV_PROMISED);
   // A push on a stream we reset or that ended is refused, the promised stream reset.
   if (!parentOk) throw new StreamError(pid, ErrorCode.REFUSED_STREAM, 'push on a closed stream');
+  if (overBudget) throw new StreamError(pid, ErrorCode.REFUSED_STREAM, `${c.guard.maxReservedStreams} promised streams wait already`);
   if (tooLarge) throw new StreamError(pid, tooLarge.errorCode, tooLarge.message);
   if (c.o.validateInbound) {
     const info = checkReceived(fields, 'request', false);

@@ -1,7 +1,7 @@
 /**
  * StreamStore: the live streams, the highest stream id each side has used, counts of open
- * streams per side (kept up to date on every state change, so MAX_CONCURRENT_STREAMS checks are
- * O(1)), and a bounded FIFO memory of recently closed streams and how they closed, so that late
+ * streams per side and of the peer's reserved (promised) streams (kept up to date on every state
+ * change, so MAX_CONCURRENT_STREAMS and push budget checks are O(1)), and a bounded FIFO memory of recently closed streams and how they closed, so that late
  * frames get the RFC's answer (RFC 9113 §5.1) without memory growing with the connection's age.
  */
 import { H2Stream } from './stream.js';
@@ -17,6 +17,8 @@ export class StreamStore {
   highestRemote: number;
   openLocal: number;
   openRemote: number;
+  /** Streams in "reserved (remote)": promised by the peer, not yet answered or reset. */
+  reservedRemote: number;
   private readonly clientSide: boolean;
 
   constructor(clientSide: boolean, maxClosed: number) {
@@ -27,6 +29,7 @@ export class StreamStore {
     this.highestRemote = 0;
     this.openLocal = 0;
     this.openRemote = 0;
+    this.reservedRemote = 0;
     this.clientSide = clientSide;
   }
 
@@ -68,14 +71,20 @@ export class StreamStore {
 
   /** Applies a state-table input, keeping the open counts and the closed memory right. */
   apply(s: H2Stream, input: StreamInput): Cell | undefined {
-    const was = countsAsOpen(s.state);
+    const before = s.state;
     const c = transition(s, input);
     if (c === undefined) return undefined;
-    const now = countsAsOpen(s.state);
-    if (was !== now) {
-      const d = now ? 1 : -1;
-      if (this.isLocal(s.id)) this.openLocal += d;
-      else this.openRemote += d;
+    const after = s.state;
+    if (after !== before) {
+      const was = countsAsOpen(before);
+      const now = countsAsOpen(after);
+      if (was !== now) {
+        const d = now ? 1 : -1;
+        if (this.isLocal(s.id)) this.openLocal += d;
+        else this.openRemote += d;
+      }
+      if (before === StreamState.RESERVED_REMOTE) this.reservedRemote--;
+      else if (after === StreamState.RESERVED_REMOTE) this.reservedRemote++;
     }
     if (s.state === StreamState.CLOSED && this.live.get(s.id) === s) this.retire(s);
     else if (s.state === StreamState.CLOSED) this.closed.set(s.id, s.closedBy);

@@ -99,6 +99,47 @@ describe('server push, received (RFC 9113 §8.4)', () => {
     peer.expect({ type: FrameType.RST_STREAM, streamId: 2, errorCode: ErrorCode.REFUSED_STREAM });
   });
 
+  it('refuses a PUSH_PROMISE beyond limits.maxReservedStreams with RST_STREAM(REFUSED_STREAM) on the promised id, still decoding its block (RFC 9113 §5.1.2: reserved streams are not limited by MAX_CONCURRENT_STREAMS)', () => {
+    const { conn, peer } = clientWithPeer({ limits: { maxReservedStreams: 2 } });
+    peer.handshake();
+    conn.sendHeaders(1, GET, { endStream: true });
+    peer.received();
+    const f = peer.frames;
+    expect(peer.send(f.pushPromise(1, 2).request('GET', '/a.js'), f.pushPromise(1, 4).request('GET', '/b.js')).map((e) => e.type))
+      .toEqual(['PushedStreamReceived', 'PushedStreamReceived']);
+    expect(conn.streams.reservedRemote).toBe(2);
+    // over the budget: refused; its block indexes /refused.css in the HPACK context all the same
+    expect(peer.send(f.pushPromise(1, 6).request('GET', '/refused.css'))).toEqual([{ type: 'StreamReset', streamId: 6, errorCode: ErrorCode.REFUSED_STREAM, initiator: 'local' }]);
+    peer.expect({ type: FrameType.RST_STREAM, streamId: 6, errorCode: ErrorCode.REFUSED_STREAM });
+    expect(conn.streams.reservedRemote).toBe(2);
+    // the server's response on 6 was in flight: ignored (we reset it, §5.4.2)
+    expect(peer.send(f.headers(6).response(200), f.data(6, 'x').eos())).toEqual([]);
+    // an answered promise frees a place; the next promise refers to the refused one's indexed path
+    expect(peer.send(f.headers(2).response(200)).map((e) => e.type)).toEqual(['ResponseReceived']);
+    expect(conn.streams.reservedRemote).toBe(1);
+    expect(peer.send(f.pushPromise(1, 8).request('GET', '/refused.css'))).toMatchObject([
+      { type: 'PushedStreamReceived', pushedStreamId: 8, headers: expect.arrayContaining([[':path', '/refused.css']]) },
+    ]);
+    expect(peer.error).toBeUndefined();
+    expect(Object.keys(conn.guard.tripped)).toEqual([]);
+  });
+
+  it('refuses the pushed response that would open a promised stream beyond our MAX_CONCURRENT_STREAMS (RFC 9113 §5.1.2: REFUSED_STREAM)', () => {
+    const { conn, peer } = clientWithPeer({ localSettings: { maxConcurrentStreams: 1 } });
+    peer.handshake();
+    conn.sendHeaders(1, GET, { endStream: true });
+    peer.received();
+    const f = peer.frames;
+    peer.send(f.pushPromise(1, 2).request('GET', '/a.js'), f.pushPromise(1, 4).request('GET', '/b.js'));
+    expect(peer.send(f.headers(2).response(200)).map((e) => e.type)).toEqual(['ResponseReceived']);
+    expect(peer.send(f.headers(4).response(200))).toEqual([{ type: 'StreamReset', streamId: 4, errorCode: ErrorCode.REFUSED_STREAM, initiator: 'local' }]);
+    peer.expect({ type: FrameType.RST_STREAM, streamId: 4, errorCode: ErrorCode.REFUSED_STREAM });
+    expect(conn.openInboundStreams).toBe(1);
+    // once 2 ends, a pushed response fits again
+    peer.send(f.data(2, 'js').eos(), f.pushPromise(1, 6).request('GET', '/c.js'));
+    expect(peer.send(f.headers(6).response(200)).map((e) => e.type)).toEqual(['ResponseReceived']);
+  });
+
   it('treats a promised id that is odd or not increasing as PROTOCOL_ERROR', () => {
     const { conn, peer } = clientWithPeer();
     peer.handshake();

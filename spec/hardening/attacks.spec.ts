@@ -274,6 +274,48 @@ describe('attacks: each gets the RFC answer with bounded memory', () => {
   });
 });
 
+describe('attacks on a client: a server that promises without end', () => {
+  function clientRig(options: H2ConnectionOptions = {}) {
+    const t = { now: 0 };
+    const conn = new H2Connection({ clock: () => t.now, ...options, clientSide: true });
+    const peer = new ScriptedPeer(conn);
+    peer.handshake();
+    conn.sendHeaders(1, [[':method', 'GET'], [':scheme', 'https'], [':authority', 'example.com'], [':path', '/']], { endStream: true });
+    peer.received();
+    return { conn, peer, t };
+  }
+
+  it('push flood: PUSH_PROMISE never answered → refused (REFUSED_STREAM) beyond maxReservedStreams 100, GOAWAY ENHANCE_YOUR_CALM after 200 refusals; at most 100 reserved streams held', () => {
+    const r = clientRig();
+    const f = r.peer.frames;
+    const events = r.peer.send(many(5000, (i) => f.pushPromise(1, 2 + 2 * i).request('GET', `/p${i}.js`).encode()));
+    const back = r.peer.received();
+    const goaway = back.find((x) => x.type === FrameType.GOAWAY) as (Frame & { errorCode: number; lastStreamId: number }) | undefined;
+    expect(goaway?.errorCode).toBe(ErrorCode.ENHANCE_YOUR_CALM);
+    expect(events.filter((e) => e.type === 'PushedStreamReceived')).toHaveLength(DEFAULT_ABUSE_LIMITS.maxReservedStreams as number);
+    const resets = back.filter((x) => x.type === FrameType.RST_STREAM) as Array<Frame & { errorCode: number }>;
+    expect(resets).toHaveLength(200);
+    expect(resets.every((x) => x.errorCode === ErrorCode.REFUSED_STREAM)).toBe(true);
+    expect(r.conn.streams.reservedRemote).toBe(100);
+    expect(r.conn.streams.live.size).toBe(101); // stream 1 and the 100 promises
+    expect(r.conn.streams.closedCount).toBeLessThanOrEqual(r.conn.streams.maxClosed);
+    expect(r.conn.guard.tripped.refusedPushes).toBe(1);
+    record('push flood (5,000 PUSH_PROMISE, client)', 'maxReservedStreams 100; refusedPushes 200 burst, 20/s', r.conn.outboundBufferSize, back);
+  });
+
+  it('a server pushing 250 resources for one page at once gets 100 accepted and the rest refused, without a GOAWAY; answered promises free their place', () => {
+    const r = clientRig();
+    const f = r.peer.frames;
+    const events = r.peer.send(many(250, (i) => f.pushPromise(1, 2 + 2 * i).request('GET', `/p${i}.js`).encode()));
+    expect(events.filter((e) => e.type === 'PushedStreamReceived')).toHaveLength(100);
+    expect(count(r.peer.received(), FrameType.RST_STREAM)).toBe(150);
+    for (let i = 0; i < 100; i++) r.peer.send(f.headers(2 + 2 * i).response(200), f.data(2 + 2 * i, 'x').eos());
+    expect(r.conn.streams.reservedRemote).toBe(0);
+    expect(r.peer.send(f.pushPromise(1, 1000).request('GET', '/late.js')).map((e) => e.type)).toEqual(['PushedStreamReceived']);
+    expect(r.peer.error).toBeUndefined();
+  });
+});
+
 describe('legitimate busy clients never trip a budget', () => {
   it('a long busy session: 10,000 requests with PRIORITY frames, cancels, pings, settings changes and window updates at browser-like rates', () => {
     const r = rig();
