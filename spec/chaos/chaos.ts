@@ -38,6 +38,8 @@ export interface ChaosOptions {
   triage?: boolean;
   /** Play only these scripts ("worker.index"), one after another, checking the counts after each. */
   replay?: string[];
+  /** With `replay`: copies of each script played at once (default 1). */
+  copies?: number;
   /** Play scripts one at a time (worker 0, index 0, 1, …) and check the counts come back to 0 after each: stops at the first leak or crash. */
   sequential?: boolean;
 }
@@ -63,6 +65,8 @@ export interface ChaosFailure {
   scripts?: string[];
   /** The script that reproduces it alone, when triage found one. */
   culprit?: string;
+  /** The command that replays the culprit. */
+  reproduce?: string;
   /** How many times the same failure happened. */
   times: number;
 }
@@ -122,9 +126,12 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
   const well = { batches: 0, checked: 0, bytes: 0, lostToCrash: 0 };
   let crashes = 0;
   let t0 = Date.now();
-  const reproduce = `npm run chaos -- --seconds ${options.seconds} --seed ${seed}${options.scheduler ? ` --scheduler ${scheduler}` : ''}`;
+  const mode = options.replay ? ` --replay ${options.replay.join(',')}${options.copies ? ` --copies ${options.copies}` : ''}` : options.sequential ? ' --sequential' : '';
+  const reproduce = `npm run chaos -- --seconds ${options.seconds} --seed ${seed}${options.scheduler ? ` --scheduler ${scheduler}` : ''}${mode}`;
   const fail = (f: Omit<ChaosFailure, 'times'>): void => {
-    const same = failures.find((x) => x.kind === f.kind && x.message === f.message);
+    // the same failure on another stream or at another offset is the same failure
+    const key = (m: string) => m.replace(/\d+/g, 'N');
+    const same = failures.find((x) => x.kind === f.kind && key(x.message) === key(f.message));
     if (same) same.times++;
     else failures.push({ ...f, times: 1 });
   };
@@ -167,7 +174,9 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
   };
   const watch = (s: ServerProcess): void => {
     void s.exited.then(() => {
-      if (s.stopping) return;
+      // our stop() ends it with SIGTERM (a drain, exit code 0) or SIGKILL; anything else is a crash
+      const ours = s.stopping && (s.exitInfo?.code === 0 || s.exitInfo?.signal === 'SIGTERM' || s.exitInfo?.signal === 'SIGKILL');
+      if (ours) return;
       crashes++;
       const exit = exitText(s);
       const flying = [...inFlight].map(([id, sc]) => `${id}: ${describeScript(sc)}`);
@@ -206,14 +215,14 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
   const ticker = options.onProgress ? setInterval(() => void progress(), options.progressEveryMs ?? 5000) : undefined;
 
   // ---- workers
-  const play = async (id: string, script: Script): Promise<void> => {
+  const play = async (id: string, script: Script, copies = 1): Promise<void> => {
     await ready;
     const s = server;
     if (!s.alive) return;
     inFlight.set(id, script);
-    scripts++;
+    scripts += copies;
     try {
-      await playScript(s.port, script, count);
+      await Promise.all(Array.from({ length: copies }, () => playScript(s.port, script, count)));
     } catch (e) {
       fail({ kind: 'harness', message: `script ${id} threw: ${(e as Error).message}` });
     } finally {
@@ -247,7 +256,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
       const id = options.sequential ? `0.${i}` : ids[i]!;
       const [w, n] = id.split('.').map(Number) as [number, number];
       const script = generateScript(seed, w, n);
-      await play(id, script);
+      await play(id, script, options.sequential ? 1 : options.copies ?? 1);
+      await sleep(300); // a crash shows as an exit a moment after the sockets broke
       await ready;
       if (!server.alive) continue;
       const after = await settle(server, 3000);
@@ -265,6 +275,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
   }
   if (ticker) clearInterval(ticker);
   const elapsedMs = Date.now() - t0;
+  await sleep(300); // let a crash of the last moment show
   stopping = true;
   await ready;
 
@@ -273,7 +284,10 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     fail({ kind: 'dead', message: 'the server is not running at the end of the run' });
   } else {
     const r = await runBatch(server.url, site.files, { via: 'h2sched', requests: [{ method: 'GET', path: '/16k.bin', bodyLen: 0, bodySeed: 0 }] }, 10000);
-    if (r.error) fail({ kind: 'dead', message: `the server does not answer a plain GET after the run: ${r.error}` });
+    if (r.error) {
+      await sleep(300);
+      if (server.alive) fail({ kind: 'dead', message: `the server does not answer a plain GET after the run: ${r.error}` });
+    }
     const after = await settle(server, SETTLE_MS);
     if (after && !zero(after)) fail({ kind: 'leak', message: `stream records left ${SETTLE_MS / 1000} s after the last client: ${countsOf(after)}` });
     const fdEnd = Date.now() + 3000;
@@ -300,6 +314,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
         return [id, generateScript(seed, w, n)];
       }), f.message);
       if (culprits.length > 0) f.culprit = culprits.map((id) => f.scripts!.find((l) => l.startsWith(`${id}:`))!).join('\n');
+      if (culprits.length > 0) f.reproduce = `npm run chaos -- --seed ${seed} --scheduler ${scheduler} --replay ${culprits[0]} --copies 4`;
     }
   }
   removeSite(site.root);
@@ -350,6 +365,7 @@ export function formatResult(r: ChaosResult): string {
   for (const [i, f] of r.failures.entries()) {
     lines.push(`  ${i + 1}. [${f.kind}]${f.times > 1 ? ` ×${f.times}` : ''} ${f.message}`);
     if (f.culprit) lines.push(...f.culprit.split('\n').map((c) => `     reproduced alone (4 copies on a fresh server) by script ${c}`));
+    if (f.reproduce) lines.push(`     replay: ${f.reproduce}`);
     if (f.detail) lines.push(...f.detail.split('\n').slice(0, 25).map((l) => `     | ${l}`));
     if (f.scripts && !f.culprit) lines.push(...f.scripts.slice(0, 12).map((s) => `     in flight: ${s}`));
   }

@@ -3,8 +3,8 @@
  * `h2sched serve` against misbehaving and well-behaved clients for N seconds (default 60). Prints
  * the seed first (rerun with `--seed` to regenerate the same scripts), a progress line every 5
  * seconds, then the figures and every failure; exits 1 when anything failed.
- * `--replay 3.17,0.4` plays only those scripts of the seed, one at a time, checking the stream
- * counts after each; `--sequential` plays worker 0's scripts one at a time until the first leak
+ * `--replay 3.17,0.4 [--copies N]` plays only those scripts of the seed (N copies at once), one
+ * after another, checking the stream counts after each; `--sequential` plays worker 0's scripts one at a time until the first leak
  * or crash (the smallest reproduction the seed gives).
  */
 import { parseArgs } from 'node:util';
@@ -18,6 +18,7 @@ const { values } = parseArgs({
     well: { type: 'string', default: '3' },
     scheduler: { type: 'string' },
     replay: { type: 'string' },
+    copies: { type: 'string', default: '1' },
     sequential: { type: 'boolean', default: false },
     'no-triage': { type: 'boolean', default: false },
     json: { type: 'string' },
@@ -27,7 +28,7 @@ const { values } = parseArgs({
 });
 if (values.help) {
   process.stdout.write('Usage: npm run chaos -- [--seconds N] [--seed S] [--concurrency C] [--well W] [--scheduler tree|round-robin|extensible]\n' +
-    '                       [--replay W.I,W.I…] [--sequential] [--no-triage] [--json FILE] [--cli dist/node/cli.js]\n');
+    '                       [--replay W.I,W.I… [--copies N]] [--sequential] [--no-triage] [--json FILE] [--cli dist/node/cli.js]\n');
   process.exit(0);
 }
 const seconds = Number(values.seconds);
@@ -49,6 +50,7 @@ const result = await runChaos({
   triage: !values['no-triage'],
   replay: values.replay?.split(',').map((s) => s.trim()).filter((s) => s.length > 0),
   sequential: values.sequential,
+  copies: Number(values.copies),
   onProgress: (p) => {
     const stories = Object.entries(p.kinds).filter(([k]) => k.startsWith('story:')).sort((a, b) => b[1] - a[1])
       .map(([k, v]) => `${k.slice(6)} ${v}`).join(' ');

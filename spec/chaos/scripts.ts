@@ -43,7 +43,15 @@ export type Step =
   | { k: 'resume' }
   | { k: 'garbage'; bytes: number[] }
   | { k: 'halfClose' }
-  | { k: 'destroy' };
+  | { k: 'destroy' }
+  /** `n` requests in one write, each followed by its RST_STREAM when `rst` (CVE-2023-44487), or left open (beyond MAX_CONCURRENT_STREAMS). */
+  | { k: 'storm'; n: number; rst: boolean; post: boolean }
+  /** A request's header block cut into HEADERS + CONTINUATIONs, finished, interleaved with another frame, sent on the wrong stream, or never finished. */
+  | { k: 'continuation'; pieces: number; end: 'ok' | 'interleave' | 'wrongStream' | 'never' }
+  /** One protocol violation of VIOLATIONS. */
+  | { k: 'violation'; which: number }
+  /** Reads in short bursts for `ms` (resume 5 ms, pause 50 ms), then stays paused. */
+  | { k: 'trickle'; ms: number };
 
 export interface Story {
   name: string;
@@ -67,6 +75,17 @@ export interface Script {
   finish: 'destroy' | 'end' | 'goaway' | 'linger';
   lifetimeMs: number;
 }
+
+/** Protocol violations a client may commit (the server answers with a stream or connection error). */
+export const VIOLATIONS = [
+  'DATA on an idle stream', 'HEADERS on stream 0', 'request on a stream id lower than the last', 'second HEADERS without END_STREAM',
+  'DATA after END_STREAM', 'padding longer than the DATA payload', 'PRIORITY depending on itself', 'SETTINGS_ENABLE_PUSH=2',
+  'SETTINGS_MAX_FRAME_SIZE=1', 'connection WINDOW_UPDATE of 0', 'connection window overflow', 'PUSH_PROMISE from a client',
+  '50 SETTINGS frames', 'undecodable HPACK block', 'HPACK table size update above the limit', 'RST_STREAM on an idle stream',
+  'PING of 4 octets', 'unsolicited SETTINGS ACK', 'request after our own GOAWAY', 'upper-case and connection-specific header names',
+  'pseudo-header after a regular one', 'content-length 10 with a 3-octet body', 'DATA larger than SETTINGS_MAX_FRAME_SIZE',
+  'DATA after a GET with END_STREAM', 'stream WINDOW_UPDATE of 0', 'PRIORITY_UPDATE for an idle stream with a bad value',
+] as const;
 
 // ---------------------------------------------------------------- arbitraries
 
@@ -152,6 +171,21 @@ const pingFlood = story('pingFlood', fc.integer({ min: 1, max: 60 }).map((n): St
 const fine = story('fine', fc.tuple(fc.oneof(get(), post()), postLen).map(([o, len]) =>
   [o, ...(o.k === 'open' && !o.eos ? [{ k: 'body', slot: 0, len, eos: true } as Step] : []), awaitOn(0, 'end', 3000)]));
 
+const rapidReset = story('rapidReset', fc.tuple(fc.integer({ min: 1, max: 150 }), fc.boolean(), fc.boolean(), fc.nat(2)).map(([n, rst, post, rounds]) => {
+  const steps: Step[] = [{ k: 'storm', n, rst, post }];
+  for (let i = 0; i < rounds; i++) steps.push({ k: 'sleep', ms: 30 }, { k: 'storm', n, rst, post });
+  return steps;
+}));
+
+const continuation = story('continuation', fc.tuple(fc.integer({ min: 1, max: 40 }), fc.constantFrom<'ok' | 'interleave' | 'wrongStream' | 'never'>('ok', 'interleave', 'wrongStream', 'never')).map(
+  ([pieces, end]): Step[] => [{ k: 'continuation', pieces, end }, awaitOn(0, 'end', 1000)]));
+
+const violations = story('violation', fc.tuple(fc.oneof(get(), post()), fc.array(fc.nat(VIOLATIONS.length - 1), { minLength: 1, maxLength: 3 })).map(
+  ([o, which]) => [o, ...which.map((w): Step => ({ k: 'violation', which: w })), awaitOn(0, 'end', 500)]));
+
+const trickle = story('trickle', seq({ k: 'pause' }, get(bigPath), fc.integer({ min: 100, max: 2500 }).map((ms): Step => ({ k: 'trickle', ms })),
+  fc.constantFrom<Step>({ k: 'resume' }, { k: 'destroy' }, { k: 'rst', slot: 0, code: ErrorCode.CANCEL })));
+
 const anySlot = fc.integer({ min: -1, max: 3 });
 const randomStep: fc.Arbitrary<Step> = fc.oneof(
   open(fc.constantFrom('GET', 'POST', 'HEAD'), fc.oneof(goodPath, badPath), fc.boolean()),
@@ -166,6 +200,8 @@ const randomStep: fc.Arbitrary<Step> = fc.oneof(
   fc.record({ k: fc.constant('unknown' as const), slot: anySlot }),
   fc.record({ k: fc.constant('garbage' as const), bytes: fc.array(fc.nat(255), { minLength: 1, maxLength: 30 }) }),
   fc.constantFrom<Step>({ k: 'pause' }, { k: 'resume' }, { k: 'halfClose' }),
+  fc.record({ k: fc.constant('violation' as const), which: fc.nat(VIOLATIONS.length - 1) }),
+  fc.record({ k: fc.constant('storm' as const), n: fc.integer({ min: 1, max: 20 }), rst: fc.boolean(), post: fc.boolean() }),
   sleep(300),
 );
 const random = story('random', fc.array(randomStep, { minLength: 1, maxLength: 10 }));
@@ -183,6 +219,10 @@ const stories: fc.Arbitrary<Story> = fc.oneof(
   { weight: 1, arbitrary: pingFlood },
   { weight: 2, arbitrary: fine },
   { weight: 3, arbitrary: random },
+  { weight: 2, arbitrary: rapidReset },
+  { weight: 1, arbitrary: continuation },
+  { weight: 3, arbitrary: violations },
+  { weight: 1, arbitrary: trickle },
 );
 
 /** Slots are per story; shift them so that they count the script's streams in opening order. */
@@ -191,7 +231,7 @@ function placeStories(list: Story[]): Story[] {
   return list.map((s) => {
     const steps = s.steps.map((st) => ('slot' in st && st.slot >= 0 ? { ...st, slot: st.slot + base } : st));
     const shifted = steps.map((st) => (st.k === 'prio' && st.dep >= 0 ? { ...st, dep: st.dep + base } : st));
-    base += s.steps.filter((st) => st.k === 'open').length;
+    base += s.steps.reduce((n, st) => n + (st.k === 'open' || st.k === 'continuation' ? 1 : st.k === 'storm' ? st.n : 0), 0);
     return { name: s.name, steps: shifted };
   });
 }
@@ -242,6 +282,10 @@ export function describeScript(s: Script): string {
       case 'emptyData': return `emptyData#${st.slot}×${st.n}`;
       case 'unknown': return `unknown#${st.slot}`;
       case 'garbage': return `garbage ${st.bytes.length} B`;
+      case 'storm': return `${st.n}×${st.post ? 'POST' : 'GET'}${st.rst ? '+RST' : ''} in one write`;
+      case 'continuation': return `HEADERS+${st.pieces} CONTINUATION ${st.end}`;
+      case 'violation': return `violation "${VIOLATIONS[st.which]}"`;
+      case 'trickle': return `trickle ${st.ms} ms`;
       default: return st.k;
     }
   };
@@ -255,6 +299,17 @@ interface StreamSeen {
   data: number;
   ended: boolean;
   reset: boolean;
+}
+
+/** A frame's bytes as they are, valid or not. */
+function rawFrame(type: number, flags: number, streamId: number, payload: Uint8Array = new Uint8Array(0)): Buffer {
+  const b = Buffer.alloc(9 + payload.length);
+  b.writeUIntBE(payload.length, 0, 3);
+  b[3] = type;
+  b[4] = flags;
+  b.writeUInt32BE(streamId >>> 0, 5);
+  b.set(payload, 9);
+  return b;
 }
 
 const HTTP1 = [
@@ -382,8 +437,17 @@ export function playScript(port: number, script: Script, count: (kind: string) =
       return slots[slot % slots.length];
     };
 
+    const base = (method: string, path: string): HeaderInput[] => [[':method', method], [':scheme', 'http'], [':authority', `127.0.0.1:${port}`], [':path', path]];
+    const allocate = (): number => {
+      const id = nextId;
+      nextId += 2;
+      slots.push(id);
+      seen(id);
+      return id;
+    };
+    const lastSlot = (): number => (slots.length === 0 ? allocate() : slots[slots.length - 1]!);
     const request = (st: Extract<Step, { k: 'open' }>): Uint8Array => {
-      const fields: HeaderInput[] = [[':method', st.method], [':scheme', 'http'], [':authority', `127.0.0.1:${port}`], [':path', st.path]];
+      const fields: HeaderInput[] = base(st.method, st.path);
       switch (st.extra) {
         case 1: fields.push(['content-type', 'application/octet-stream']); break;
         case 2: fields.push(['content-length', '7']); break; // lies for most bodies
@@ -392,10 +456,7 @@ export function playScript(port: number, script: Script, count: (kind: string) =
         case 5: fields.push(['cookie', 'a=1'], ['cookie', 'b=2']); break;
         default: break;
       }
-      const id = nextId;
-      nextId += 2;
-      slots.push(id);
-      seen(id);
+      const id = allocate();
       const h = f.headers(id).with(fields);
       if (st.eos) h.eos();
       if (st.prio) h.priority(slots.length > 1 ? slots[0]! : 0, 1 + (id % 256), id % 3 === 0);
@@ -521,6 +582,80 @@ export function playScript(port: number, script: Script, count: (kind: string) =
         case 'resume': socket.resume(); return;
         case 'halfClose': if (!closed) socket.end(); return;
         case 'destroy': socket.destroy(); return;
+        case 'storm': {
+          const parts: Uint8Array[] = [];
+          for (let i = 0; i < st.n; i++) {
+            const id = allocate();
+            parts.push(f.headers(id).with(base(st.post ? 'POST' : 'GET', st.post ? '/echo' : '/16k.bin')).eos().encode(16384));
+            if (st.rst) parts.push(f.reset(id).cancel().encode());
+          }
+          return write(parts);
+        }
+        case 'continuation': {
+          const id = allocate();
+          const block = f.encoder.encode([...base('GET', '/200k.bin'), ['x-filler', 'z'.repeat(2000)], ['user-agent', 'chaos']]);
+          const size = Math.max(1, Math.ceil(block.length / (st.pieces + 1)));
+          const parts: Uint8Array[] = [rawFrame(FrameType.HEADERS, 0x1, id, block.subarray(0, size))];
+          for (let off = size; off < block.length; off += size) {
+            const last = off + size >= block.length;
+            if (last && st.end === 'never') break;
+            if (st.end === 'interleave' && last) parts.push(f.ping().encode());
+            parts.push(rawFrame(FrameType.CONTINUATION, last ? 0x4 : 0, st.end === 'wrongStream' && last ? id + 2 : id, block.subarray(off, off + size)));
+          }
+          return write(parts);
+        }
+        case 'violation': return write(violation(st.which));
+        case 'trickle': {
+          const end = Date.now() + st.ms;
+          while (!closed && Date.now() < end) {
+            socket.resume();
+            await delay(5);
+            socket.pause();
+            await delay(50);
+          }
+          return;
+        }
+      }
+    };
+
+    const violation = (which: number): Uint8Array[] => {
+      const id = lastSlot();
+      switch (which) {
+        case 0: return [f.data(nextId + 100, 'idle').encode()];
+        case 1: return [f.headers(0).with(base('GET', '/')).eos().encode()];
+        case 2: {
+          allocate();
+          return [f.headers(1).with(base('GET', '/tiny.txt')).eos().encode()];
+        }
+        case 3: return [f.headers(id).with([['x-a', '1']]).encode(), f.headers(id).with([['x-b', '2']]).encode()];
+        case 4: return [f.data(id, 'end').eos().encode(), f.data(id, 'more').encode()];
+        case 5: return [rawFrame(FrameType.DATA, 0x8, id, Buffer.from([200, 1, 2, 3]))];
+        case 6: return [f.priority(id, id).encode()];
+        case 7: return [f.settings().enablePush(false).set(SettingId.ENABLE_PUSH, 2).encode()];
+        case 8: return [f.settings().maxFrameSize(1).encode()];
+        case 9: return [f.windowUpdate(0, 0).encode()];
+        case 10: return [f.windowUpdate(0, 0x7fffffff).encode(), f.windowUpdate(0, 0x7fffffff).encode()];
+        case 11: return [f.pushPromise(id, 2).request('GET', '/x').encode()];
+        case 12: return Array.from({ length: 50 }, () => f.settings().headerTableSize(4096).encode());
+        case 13: return [f.headers(allocate()).block(Buffer.from([0xff, 0xff, 0xff, 0xff, 0xff, 0x7f, 0x80, 0x00])).eos().encode()];
+        case 14: return [f.headers(allocate()).block(Buffer.from([0x3f, 0xe1, 0xff, 0x03, 0x82])).eos().encode()];
+        case 15: return [f.reset(nextId + 200).cancel().encode()];
+        case 16: return [rawFrame(FrameType.PING, 0, 0, Buffer.from([1, 2, 3, 4]))];
+        case 17: return [f.settings().ack().encode()];
+        case 18: return [f.goaway(id).encode(), f.headers(allocate()).with(base('GET', '/tiny.txt')).eos().encode()];
+        case 19: return [f.headers(allocate()).with([...base('GET', '/tiny.txt'), ['X-Upper', 'a'], ['connection', 'keep-alive']]).eos().encode()];
+        case 20: return [f.headers(allocate()).with([[':method', 'GET'], ['x-early', '1'], [':scheme', 'http'], [':path', '/'], [':authority', 'x']]).eos().encode()];
+        case 21: {
+          const post = allocate();
+          return [f.headers(post).with([...base('POST', '/echo'), ['content-length', '10']]).encode(), f.data(post, 'abc').eos().encode()];
+        }
+        case 22: return [rawFrame(FrameType.DATA, 0, id, Buffer.alloc(20000, 0x62))];
+        case 23: {
+          const g = allocate();
+          return [f.headers(g).with(base('GET', '/16k.bin')).eos().encode(), f.data(g, 'body').eos().encode()];
+        }
+        case 24: return [f.windowUpdate(id, 0).encode()];
+        default: return [f.priorityUpdate(nextId + 50, 'u=9, i=?5, ???').encode()];
       }
     };
 

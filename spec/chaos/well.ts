@@ -8,6 +8,7 @@
 import fc from 'fast-check';
 import http2 from 'node:http2';
 import { connect } from '../../lib/node/client.js';
+import type { PrioritySignal } from '../../lib/priority/signal.js';
 import { scriptSeed } from './scripts.js';
 import { prngBytes, type ServedFile } from './server.js';
 
@@ -17,6 +18,8 @@ export interface WellRequest {
   /** POST body length; the bytes come from prngBytes(bodyLen, bodySeed). */
   bodyLen: number;
   bodySeed: number;
+  /** A priority signal (our client only): RFC 7540 fields on HEADERS or an RFC 9218 `priority` header. */
+  priority?: PrioritySignal;
 }
 
 export interface WellBatch {
@@ -31,9 +34,19 @@ const wellRequest: fc.Arbitrary<WellRequest> = fc.oneof(
   { weight: 3, arbitrary: fc.record({ method: fc.constant('POST' as const), path: fc.constantFrom('/echo', '/tiny.txt', '/a/b?c=d'),
     bodyLen: fc.oneof(fc.constantFrom(0, 1, 16384, 65535, 65536, 70000, 300000), fc.nat(200000)), bodySeed: fc.integer() }) },
 );
+const signal: fc.Arbitrary<PrioritySignal | undefined> = fc.oneof(
+  fc.constant(undefined),
+  fc.record({ scheme: fc.constant('rfc7540' as const), dependsOn: fc.constantFrom(0, 1, 3, 5), weight: fc.integer({ min: 1, max: 256 }), exclusive: fc.boolean() }),
+  fc.record({ scheme: fc.constant('rfc9218' as const), urgency: fc.integer({ min: 0, max: 7 }), incremental: fc.boolean() }),
+);
 const batchArb: fc.Arbitrary<WellBatch> = fc.record({
   via: fc.constantFrom<'h2sched' | 'node:http2'>('h2sched', 'node:http2'),
-  requests: fc.array(wellRequest, { minLength: 1, maxLength: 6 }),
+  requests: fc.array(fc.tuple(wellRequest, signal), { minLength: 1, maxLength: 6 }).map((list) => list.map(([r, priority], i) => {
+    if (!priority) return r;
+    // our client numbers a connection's requests 1, 3, 5…: depend only on an earlier one (or the root)
+    if (priority.scheme === 'rfc7540') return { ...r, priority: { ...priority, dependsOn: priority.dependsOn % (2 * i + 1) === 0 ? 0 : Math.min(priority.dependsOn, 2 * i - 1) } };
+    return { ...r, priority };
+  })),
 });
 
 export function generateBatch(seed: number, worker: number, index: number): WellBatch {
@@ -77,7 +90,7 @@ async function viaH2sched(url: string, requests: WellRequest[]): Promise<Answer[
   try {
     return await Promise.all(requests.map(async (r) => {
       const res = await client.request({
-        method: r.method, path: r.path,
+        method: r.method, path: r.path, ...(r.priority ? { priority: r.priority } : {}),
         ...(r.method === 'POST' ? { body: prngBytes(r.bodyLen, r.bodySeed), headers: [['content-type', 'application/octet-stream']] } : {}),
       });
       const body = await res.bytes();
