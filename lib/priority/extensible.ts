@@ -7,6 +7,13 @@
  * RFC 7540 signals are bridged with {@link weightToUrgency} (dependencies are ignored) unless the
  * peer disabled them. Signals for streams not yet added (PRIORITY_UPDATE may arrive before the
  * request, §7.1) are kept, the latest per stream, in a bounded cache and applied on `add`.
+ *
+ * The heaps (heap-js: no decrease-key, linear `remove`) use lazy deletion: a ready stream has
+ * exactly one current entry, and every change (new urgency, block, remove, a charge) bumps its
+ * generation and leaves the old entry stale, to be skipped when it surfaces. Churn (a client
+ * re-signalling one stream thousands of times) would pile stale entries up without bound, so the
+ * heaps are rebuilt from their current entries once the entries exceed twice the ready streams
+ * plus {@link COMPACT_SLACK}: O(entries) then, amortized O(1) per stale entry, never a `remove()`.
  */
 import { Heap } from 'heap-js';
 import type { SendScheduler } from './scheduler.js';
@@ -23,6 +30,11 @@ interface Slot {
 }
 
 interface Entry { readonly s: Slot; readonly gen: number; readonly key: number }
+
+/** Stale entries tolerated beyond the ready streams before the heaps are rebuilt. */
+const COMPACT_SLACK = 64;
+
+const current = (e: Entry): boolean => e.gen === e.s.gen;
 
 class Level {
   /** Non-incremental: by stream id. */
@@ -48,6 +60,10 @@ export class ExtensibleScheduler implements SendScheduler {
   private readonly levels: Level[];
   private readonly pendingSignals: Map<number, PrioritySignal>;
   private readonly maxPendingSignals: number;
+  /** Entries in all heaps, stale ones included. */
+  private entries: number;
+  /** Ready streams: each has exactly one current entry. */
+  private ready: number;
 
   constructor(options: ExtensibleSchedulerOptions = {}) {
     this.ignoreRfc7540 = false;
@@ -55,10 +71,32 @@ export class ExtensibleScheduler implements SendScheduler {
     this.levels = Array.from({ length: 8 }, () => new Level());
     this.pendingSignals = new Map();
     this.maxPendingSignals = options.maxPendingSignals ?? 128;
+    this.entries = 0;
+    this.ready = 0;
   }
 
   get size(): number {
     return this.streams.size;
+  }
+
+  /** @internal Entries in the heaps, stale ones included (for the churn bound in the specs). */
+  get queuedEntries(): number {
+    let n = 0;
+    for (const l of this.levels) n += l.sequential.length + l.incremental.length;
+    return n;
+  }
+
+  /** Rebuilds the heaps from their current entries once stale ones outnumber the ready streams. */
+  private compactIfStale(): void {
+    if (this.entries <= 2 * this.ready + COMPACT_SLACK) return;
+    let n = 0;
+    for (const level of this.levels) {
+      for (const h of [level.sequential, level.incremental]) {
+        h.init(h.heapArray.filter(current));
+        n += h.length;
+      }
+    }
+    this.entries = n;
   }
 
   add(streamId: number, signal?: PrioritySignal): void {
@@ -103,15 +141,19 @@ export class ExtensibleScheduler implements SendScheduler {
     if (s.ready) {
       s.gen++;
       this.push(s);
+      this.compactIfStale();
     }
   }
 
   remove(streamId: number): void {
     const s = this.streams.get(streamId);
     if (!s) return;
+    this.streams.delete(streamId);
+    if (!s.ready) return;
     s.ready = false;
     s.gen++;
-    this.streams.delete(streamId);
+    this.ready--;
+    this.compactIfStale();
   }
 
   block(streamId: number): void {
@@ -119,6 +161,8 @@ export class ExtensibleScheduler implements SendScheduler {
     if (!s || !s.ready) return;
     s.ready = false;
     s.gen++;
+    this.ready--;
+    this.compactIfStale();
   }
 
   unblock(streamId: number): void {
@@ -126,7 +170,9 @@ export class ExtensibleScheduler implements SendScheduler {
     if (!s || s.ready) return;
     s.ready = true;
     s.gen++;
+    this.ready++;
     this.push(s);
+    this.compactIfStale();
   }
 
   has(streamId: number): boolean {
@@ -135,6 +181,7 @@ export class ExtensibleScheduler implements SendScheduler {
 
   private push(s: Slot): void {
     const level = this.levels[s.urgency]!;
+    this.entries++;
     if (s.incremental) {
       // join at the current clock: no credit for time spent blocked
       s.cycle = Math.max(s.cycle, level.clock);
@@ -144,18 +191,20 @@ export class ExtensibleScheduler implements SendScheduler {
     }
   }
 
-  private static top(h: Heap<Entry>): Entry | undefined {
+  /** The current entry on top of `h`, dropping the stale ones above it. */
+  private top(h: Heap<Entry>): Entry | undefined {
     for (let e = h.peek(); e !== undefined; e = h.peek()) {
       if (e.gen === e.s.gen) return e;
       h.pop();
+      this.entries--;
     }
     return undefined;
   }
 
   peek(): number | null {
     for (const level of this.levels) {
-      const seq = ExtensibleScheduler.top(level.sequential);
-      const inc = ExtensibleScheduler.top(level.incremental);
+      const seq = this.top(level.sequential);
+      const inc = this.top(level.incremental);
       if (seq && inc) return level.incrementalBytes < level.sequentialBytes ? inc.s.id : seq.s.id;
       if (seq) return seq.s.id;
       if (inc) return inc.s.id;
@@ -176,7 +225,9 @@ export class ExtensibleScheduler implements SendScheduler {
     s.cycle += bytes;
     if (s.ready) {
       s.gen++;
+      this.entries++;
       level.incremental.push({ s, gen: s.gen, key: s.cycle });
+      this.compactIfStale();
     }
     // keep the two counters small and comparable
     if (level.sequentialBytes > 2 ** 40 || level.incrementalBytes > 2 ** 40) {

@@ -1,11 +1,18 @@
 /**
  * The `fifo` scheduler: one stream at a time, in the order streams were added; a blocked stream
  * lets the next one go. Ignores every priority signal.
+ *
+ * A stream is in the heap at most once (`queued`); blocked and removed ones leave lazily when
+ * they surface. Streams removed behind a head that keeps sending would stay forever, so the heap
+ * is rebuilt from its ready entries once it holds more than twice the streams plus a slack.
  */
 import { Heap } from 'heap-js';
 import type { SendScheduler } from './scheduler.js';
 
 interface Slot { readonly id: number; readonly order: number; ready: boolean; queued: boolean }
+
+/** Entries tolerated beyond twice the streams held before the heap is rebuilt. */
+const COMPACT_SLACK = 64;
 
 export class FifoScheduler implements SendScheduler {
   readonly name = 'fifo' as const;
@@ -25,6 +32,11 @@ export class FifoScheduler implements SendScheduler {
     return this.streams.size;
   }
 
+  /** @internal Entries in the heap, stale ones included (for the churn bound in the specs). */
+  get queuedEntries(): number {
+    return this.heap.length;
+  }
+
   add(streamId: number): void {
     if (!this.streams.has(streamId)) this.streams.set(streamId, { id: streamId, order: this.order++, ready: false, queued: false });
   }
@@ -35,8 +47,10 @@ export class FifoScheduler implements SendScheduler {
 
   remove(streamId: number): void {
     const s = this.streams.get(streamId);
-    if (s) s.ready = false;
+    if (!s) return;
+    s.ready = false;
     this.streams.delete(streamId);
+    this.compactIfStale();
   }
 
   block(streamId: number): void {
@@ -51,7 +65,19 @@ export class FifoScheduler implements SendScheduler {
     if (!s.queued) {
       s.queued = true;
       this.heap.push(s);
+      this.compactIfStale();
     }
+  }
+
+  /** Drops blocked and removed entries once they outnumber the streams held: amortized O(1). */
+  private compactIfStale(): void {
+    if (this.heap.length <= 2 * this.streams.size + COMPACT_SLACK) return;
+    const keep: Slot[] = [];
+    for (const s of this.heap.heapArray) {
+      if (s.ready) keep.push(s);
+      else s.queued = false;
+    }
+    this.heap.init(keep);
   }
 
   has(streamId: number): boolean {

@@ -1,8 +1,16 @@
 /**
  * The `round-robin` scheduler: frame-level round-robin over ready streams, ignoring every
  * priority signal, as hyperium/h2 and many servers do. The baseline the tree has to beat.
+ *
+ * The ring is an array read from `head`; a stream is in it at most once, and blocked or removed
+ * ones leave lazily when they reach the head. The served prefix and the streams removed while
+ * nothing was sent would grow the array without bound, so it is rebuilt from its live entries
+ * once it holds more than twice the streams plus a slack: amortized O(1) per entry.
  */
 import type { SendScheduler } from './scheduler.js';
+
+/** Entries tolerated beyond twice the streams held before the ring is rebuilt. */
+const COMPACT_SLACK = 64;
 
 export class RoundRobinScheduler implements SendScheduler {
   readonly name = 'round-robin' as const;
@@ -26,6 +34,11 @@ export class RoundRobinScheduler implements SendScheduler {
     return this.ready.size;
   }
 
+  /** @internal Entries of the ring array, served prefix included (for the churn bound in the specs). */
+  get queuedEntries(): number {
+    return this.ring.length;
+  }
+
   add(streamId: number): void {
     if (!this.ready.has(streamId)) this.ready.set(streamId, false);
   }
@@ -35,7 +48,7 @@ export class RoundRobinScheduler implements SendScheduler {
   }
 
   remove(streamId: number): void {
-    this.ready.delete(streamId);
+    if (this.ready.delete(streamId)) this.compactIfStale();
   }
 
   block(streamId: number): void {
@@ -48,7 +61,24 @@ export class RoundRobinScheduler implements SendScheduler {
     if (!this.inRing.has(streamId)) {
       this.inRing.add(streamId);
       this.ring.push(streamId);
+      this.compactIfStale();
     }
+  }
+
+  /**
+   * Keeps, in order, the entries from the head on whose stream is still held (a blocked one
+   * keeps its turn); removed ones and the served prefix go.
+   */
+  private compactIfStale(): void {
+    if (this.ring.length <= 2 * this.ready.size + COMPACT_SLACK) return;
+    const keep: number[] = [];
+    for (let i = this.head; i < this.ring.length; i++) {
+      const id = this.ring[i]!;
+      if (this.ready.has(id)) keep.push(id);
+      else this.inRing.delete(id);
+    }
+    this.ring = keep;
+    this.head = 0;
   }
 
   has(streamId: number): boolean {
@@ -72,10 +102,7 @@ export class RoundRobinScheduler implements SendScheduler {
     if (this.head < this.ring.length && this.ring[this.head] === streamId) {
       this.head++;
       this.ring.push(streamId);
-      if (this.head > 1024 && this.head * 2 > this.ring.length) {
-        this.ring = this.ring.slice(this.head);
-        this.head = 0;
-      }
+      this.compactIfStale();
     }
   }
 }

@@ -33,7 +33,11 @@ export class TreeScheduler implements SendScheduler {
   /** @throws TooManyStreamsError past the tree's `maxStreams` (keep it ≥ our MAX_CONCURRENT_STREAMS). */
   add(streamId: number, signal?: PrioritySignal): void {
     if (this.tree.has(streamId)) return;
-    this.tree.insertStream(streamId, this.fields(signal), { blocked: true });
+    let f = this.fields(signal);
+    // A signal the tree cannot use gives the stream default priority: the contract is not to
+    // throw for peer input (the engine resets such a stream, RFC 7540 §5.3.1, but may not have).
+    if (f !== undefined && f.dependsOn === streamId) f = undefined;
+    this.tree.insertStream(streamId, f, { blocked: true });
   }
 
   update(streamId: number, signal: PrioritySignal): void {
