@@ -154,6 +154,15 @@ export class AbuseGuard {
     this.charge('provokedResets', 'frames provoking RST_STREAM (reset flood)');
   }
 
+  /**
+   * The peer opened a stream above the last id of our GOAWAY: discarded (RFC 9113 §6.8), but a
+   * peer that goes on opening them after the GOAWAY reached it costs us HPACK work for nothing —
+   * charged to the rapid-reset budget, since each one is a stream opened and thrown away.
+   */
+  ignoredStream(): void {
+    this.charge('peerResets', 'streams opened after our GOAWAY');
+  }
+
   /** A client refused a PUSH_PROMISE: too many promised streams wait already. */
   refusedPush(): void {
     this.charge('refusedPushes', 'refused PUSH_PROMISE frames (promises beyond maxReservedStreams)');

@@ -181,6 +181,7 @@ function recvHeaders(c: H2Connection, f: HeadersFrame, events: H2Event[]): void 
     // have opened it before the GOAWAY reached it. Its later frames are discarded too.
     if (c.goawaySent !== undefined && id > c.goawaySent) {
       c.goawayIgnoredUpTo = id;
+      c.guard.ignoredStream();
       return;
     }
     // > An endpoint that receives a HEADERS frame that causes its advertised concurrent stream

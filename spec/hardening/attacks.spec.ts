@@ -351,3 +351,26 @@ describe('legitimate busy clients never trip a budget', () => {
     expect(r.peer.error).toBeUndefined();
   });
 });
+
+describe('streams opened after our GOAWAY', () => {
+  it('a peer that keeps opening streams above the last id after a graceful GOAWAY is ended with ENHANCE_YOUR_CALM (RFC 9113 §6.8 discards them; each still costs HPACK work)', () => {
+    const r = rig();
+    r.peer.send(GET(r.peer.frames, 1).encode());
+    r.conn.closeConnection(ErrorCode.NO_ERROR);
+    r.peer.received();
+    const { back, goaway } = floodAndCollect(r, many(5000, (i) => GET(r.peer.frames, 3 + 2 * i).encode()));
+    expect(goaway?.errorCode).toBe(ErrorCode.ENHANCE_YOUR_CALM);
+    expect(Buffer.from(goaway!.debugData).toString()).toMatch(/streams opened after our GOAWAY/);
+    expect((goaway as unknown as { lastStreamId: number }).lastStreamId).toBe(1);
+    record('streams opened after GOAWAY (5,000 HEADERS)', 'peerResets 1000 burst, 33/s', r.conn.outboundBufferSize, back);
+  });
+
+  it('the few streams a client opened before it saw our GOAWAY are discarded quietly', () => {
+    const r = rig();
+    r.peer.send(GET(r.peer.frames, 1).encode());
+    r.conn.closeConnection(ErrorCode.NO_ERROR);
+    r.peer.received();
+    const { back } = floodAndCollect(r, many(50, (i) => GET(r.peer.frames, 3 + 2 * i).encode()));
+    expect(back.filter((f) => f.type === FrameType.GOAWAY || f.type === FrameType.RST_STREAM)).toEqual([]);
+  });
+});
