@@ -23,6 +23,7 @@ import type { H2Event } from '../events.js';
 import type { PriorityFields } from '../frame/types.js';
 import { prepareOutbound } from '../headers.js';
 import type { HeaderField, HeaderInput } from '../hpack/types.js';
+import { destroySource } from '../sender/sender.js';
 import { Body } from './body.js';
 import { Endpoint, type EndpointOptions, type EndpointStats } from './endpoint.js';
 
@@ -206,7 +207,7 @@ class Exchange implements H2Request, H2Response {
     if (this.ending) throw new UsageError('pipe() after end() or pipe()');
     if (trailers !== undefined) prepareOutbound(trailers, 'trailers', OUTBOUND);
     if (this.released) {
-      destroy(source);
+      destroySource(source, undefined);
       return Promise.reject(new StreamClosedError(`stream ${this.streamId} is closed`));
     }
     if (!this.responded) this.respond(200);
@@ -238,16 +239,6 @@ class Exchange implements H2Request, H2Response {
       if (unread > 0) this.session.credit(this.streamId, unread);
     }
     this.session.sender.release(this.streamId, reason);
-  }
-}
-
-/** Destroys a source we were handed but will not read (a Readable's file descriptor is closed). */
-function destroy(source: AsyncIterable<unknown>): void {
-  try {
-    const d = (source as { destroy?: unknown }).destroy;
-    if (typeof d === 'function') d.call(source);
-  } catch {
-    /* nothing more to do */
   }
 }
 

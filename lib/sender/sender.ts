@@ -453,8 +453,11 @@ function canSend(s: H2Stream): boolean {
   return s.state === StreamState.OPEN || s.state === StreamState.HALF_CLOSED_REMOTE;
 }
 
-/** Stops a body source we will not read to its end; whatever it throws stays here. */
-function destroySource(source: AsyncIterable<unknown>, iterator: AsyncIterator<unknown> | undefined): void {
+/**
+ * Stops a body source we will not read to its end (a Readable's `destroy()` closes its file; any
+ * other iterator gets `return()`); whatever it throws stays here.
+ */
+export function destroySource(source: AsyncIterable<unknown>, iterator: AsyncIterator<unknown> | undefined): void {
   try {
     const d = (source as { destroy?: unknown }).destroy;
     if (typeof d === 'function') {
