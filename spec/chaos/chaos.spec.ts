@@ -6,14 +6,15 @@
 // every stream-record count it reports over IPC must be back at 0 (the test fails when it cannot
 // report them), and its fds and heap after GC must be within FD_SLACK and HEAP_SLACK of the
 // figures after warm-up. The seed is printed; CHAOS_SEED=<seed> reruns the same scripts
-// (CHAOS_SECONDS changes the length; `npm run chaos -- --seed <seed>` is the long form).
+// (CHAOS_SECONDS changes the length, CHAOS_CLI the server under test; `npm run chaos -- --seed <seed>`
+// is the long form).
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { FD_SLACK, formatResult, HEAP_SLACK, runChaos } from './chaos.js';
 
 const SECONDS = Number(process.env.CHAOS_SECONDS ?? 20);
 const SEED = process.env.CHAOS_SEED !== undefined ? Number(process.env.CHAOS_SEED) : (Date.now() ^ (Math.random() * 0x7fffffff)) | 0;
-const CLI = path.resolve('dist/node/cli.js');
+const CLI = path.resolve(process.env.CHAOS_CLI ?? 'dist/node/cli.js');
 
 describe('chaos: no peer mistake crashes, leaks or wedges `h2sched serve` (issue 12)', () => {
   it(`survives ${SECONDS} s of misbehaving clients beside byte-exact well-behaved ones, then holds no stream record, fds within +${FD_SLACK}, heap within +${HEAP_SLACK / 1048576} MiB (seed printed; CHAOS_SEED reproduces)`, async () => {

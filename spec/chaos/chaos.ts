@@ -10,7 +10,7 @@
  */
 import path from 'node:path';
 import { describeScript, generateScript, playScript, type Script } from './scripts.js';
-import { makeSite, RECORD_COUNTS, removeSite, ServerProcess, type ServedFile, type ServerStats } from './server.js';
+import { fdKinds, makeSite, RECORD_COUNTS, removeSite, ServerProcess, type ServerStats } from './server.js';
 import { generateBatch, runBatch, type WellBatch } from './well.js';
 
 /** Bound on the child's open fds at the end: at most this many above the figure after warm-up. */
@@ -105,6 +105,17 @@ function crashSignature(stderr: string, exit: string): string {
   const err = lines.find((l) => /^(\w*Error|Uncaught|node:internal|\[)/.test(l) && !l.startsWith('at ')) ?? lines.find((l) => /Error/.test(l)) ?? exit;
   const at = lines.find((l) => l.startsWith('at ')) ?? '';
   return `${err} ${at}`.replace(/:\d+:\d+\)?/g, '').replace(/\b\d+\b/g, 'N');
+}
+
+/** Waits until the child's fds are within FD_SLACK of `base` (or `ms` passed); the last count. */
+async function settleFds(s: ServerProcess, base: number | undefined, ms: number): Promise<number | undefined> {
+  const end = Date.now() + ms;
+  let n = s.fds();
+  while (n !== undefined && base !== undefined && n > base + FD_SLACK && Date.now() < end) {
+    await sleep(100);
+    n = s.fds();
+  }
+  return n;
 }
 
 const exitText = (s: ServerProcess) => (s.exitInfo?.signal ? `signal ${s.exitInfo.signal}` : `exit code ${s.exitInfo?.code}`);
@@ -261,8 +272,12 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
       await ready;
       if (!server.alive) continue;
       const after = await settle(server, 3000);
-      if (after && !zero(after)) {
-        fail({ kind: 'leak', message: `stream records left after script ${id}: ${countsOf(after)}`, scripts: [`${id}: ${describeScript(script)}`], culprit: id });
+      const fds = await settleFds(server, start?.fds, 3000);
+      const leak = after && !zero(after) ? `stream records left after script ${id}: ${countsOf(after)}`
+        : fds !== undefined && start?.fds !== undefined && fds > start.fds + FD_SLACK ? `fds left after script ${id}: ${fds}, ${start.fds} after warm-up (bound +${FD_SLACK})` : undefined;
+      if (leak) {
+        fail({ kind: 'leak', message: leak, detail: `fds: ${fdKinds(server.pid)}`, culprit: `${id}: ${describeScript(script)}`,
+          reproduce: `npm run chaos -- --seed ${seed} --scheduler ${scheduler} --replay ${id}` });
         if (options.sequential) break;
       }
       if (options.sequential && crashes > 0) break;
@@ -290,13 +305,12 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     }
     const after = await settle(server, SETTLE_MS);
     if (after && !zero(after)) fail({ kind: 'leak', message: `stream records left ${SETTLE_MS / 1000} s after the last client: ${countsOf(after)}` });
-    const fdEnd = Date.now() + 3000;
-    while ((server.fds() ?? 0) > (start?.fds ?? Infinity) + FD_SLACK && Date.now() < fdEnd) await sleep(100);
-    const stats = await server.gc();
+    await settleFds(server, start?.fds, 3000);
+    const stats = statsMissing ? undefined : await server.gc();
     end = { fds: server.fds(), stats };
     if (!stats && !statsMissing) fail({ kind: 'stats-unavailable', message: 'the server did not answer {type:"gc"} at the end' });
     if (start?.fds !== undefined && end.fds !== undefined && end.fds > start.fds + FD_SLACK) {
-      fail({ kind: 'leak', message: `fds: ${end.fds} at the end, ${start.fds} after warm-up (bound +${FD_SLACK})` });
+      fail({ kind: 'leak', message: `fds: ${end.fds} at the end, ${start.fds} after warm-up (bound +${FD_SLACK})`, detail: `fds: ${fdKinds(server.pid)}` });
     }
     if (start?.stats && stats && stats.heapUsed > start.stats.heapUsed + HEAP_SLACK) {
       fail({ kind: 'leak', message: `heap after GC: ${(stats.heapUsed / 1048576).toFixed(1)} MiB at the end, ${(start.stats.heapUsed / 1048576).toFixed(1)} MiB after warm-up (bound +${HEAP_SLACK / 1048576} MiB)` });
@@ -364,7 +378,8 @@ export function formatResult(r: ChaosResult): string {
   ];
   for (const [i, f] of r.failures.entries()) {
     lines.push(`  ${i + 1}. [${f.kind}]${f.times > 1 ? ` ×${f.times}` : ''} ${f.message}`);
-    if (f.culprit) lines.push(...f.culprit.split('\n').map((c) => `     reproduced alone (4 copies on a fresh server) by script ${c}`));
+    const how = f.kind === 'crash' ? 'reproduced alone (4 copies on a fresh server) by' : 'left by';
+    if (f.culprit) lines.push(...f.culprit.split('\n').map((c) => `     ${how} script ${c}`));
     if (f.reproduce) lines.push(`     replay: ${f.reproduce}`);
     if (f.detail) lines.push(...f.detail.split('\n').slice(0, 25).map((l) => `     | ${l}`));
     if (f.scripts && !f.culprit) lines.push(...f.scripts.slice(0, 12).map((s) => `     in flight: ${s}`));

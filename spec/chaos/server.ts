@@ -7,7 +7,7 @@
  * heapUsed}`), and the fd count from /proc/<pid>/fd.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 
@@ -79,6 +79,26 @@ export function fdCount(pid: number | undefined): number | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** What the open fds are (sockets, files of the served tree, pipes…), counted, for a leak report. */
+export function fdKinds(pid: number | undefined): string {
+  if (pid === undefined) return '';
+  const kinds = new Map<string, number>();
+  try {
+    for (const fd of readdirSync(`/proc/${pid}/fd`)) {
+      let target: string;
+      try {
+        target = readlinkSync(`/proc/${pid}/fd/${fd}`).replace(/\[\d+\]$/, '');
+      } catch {
+        continue;
+      }
+      kinds.set(target, (kinds.get(target) ?? 0) + 1);
+    }
+  } catch {
+    return '';
+  }
+  return [...kinds].sort((a, b) => b[1] - a[1]).map(([k, n]) => `${n}× ${k}`).join(', ');
 }
 
 const TAIL = 64 * 1024;
