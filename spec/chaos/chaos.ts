@@ -210,7 +210,12 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     }
   };
 
-  server = await startServer();
+  try {
+    server = await startServer();
+  } catch (e) {
+    removeSite(site.root);
+    throw e;
+  }
   start = await warmUp(server);
   t0 = Date.now(); // the figures count the chaos itself, not the warm-up
   const deadline = t0 + options.seconds * 1000;
