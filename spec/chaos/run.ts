@@ -58,6 +58,9 @@ const result = await runChaos({
     const rec = s ? `conns ${s.connections} exch ${s.exchanges} send ${s.senderStreams} sched ${s.schedulerStreams} eng ${s.engineStreams} heap ${(s.heapUsed / 1048576).toFixed(0)}M` : 'stats n/a';
     process.stdout.write(`chaos: ${(p.elapsedMs / 1000).toFixed(0)} s, ${p.actions} actions in ${p.scripts} connections, ${p.wellChecked} checked, fds ${p.fds ?? 'n/a'}, ${rec}, ${p.crashes} crashes, ${p.failures} failures | ${stories}\n`);
   },
+}).catch((e: Error) => {
+  process.stderr.write(`chaos: ${e.message} (is dist/ built? npm run chaos builds it)\n`);
+  process.exit(2);
 });
 process.stdout.write(`${formatResult(result)}\n`);
 if (values.json) {
