@@ -212,6 +212,7 @@ export function prepareOutbound(headers: readonly HeaderInput[], kind: BlockKind
   const fields: HeaderField[] = [];
   for (const h of headers) {
     if (!Array.isArray(h) || h.length < 2) throw new UsageError('a header is a [name, value] pair');
+    if (!isOctets(h[0]) || !isOctets(h[1])) throw new UsageError(`header ${String(h[0])}: names and values are strings or Uint8Arrays`);
     let name = toByteString(h[0]);
     let value = toByteString(h[1]);
     const sensitive = h[2] === true;
@@ -233,4 +234,8 @@ export function prepareOutbound(headers: readonly HeaderInput[], kind: BlockKind
     return { fields, info: { method: undefined, status: undefined, contentLength: undefined, protocol: undefined } };
   }
   return { fields, info };
+}
+
+function isOctets(v: unknown): v is string | Uint8Array {
+  return typeof v === 'string' || v instanceof Uint8Array;
 }

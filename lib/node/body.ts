@@ -1,3 +1,6 @@
+import { SlabAppender, SMALL_CHUNK } from '../bytes.js';
+import { UsageError } from '../errors.js';
+
 /**
  * An inbound message body as an async iterable of chunks. Each chunk's flow-controlled length is
  * acknowledged (so the peer may send more) only when the consumer takes the chunk: a slow reader
@@ -10,6 +13,9 @@ export class Body implements AsyncIterable<Uint8Array> {
   private ended = false;
   private failed: Error | undefined;
   private wake: (() => void) | undefined;
+  private reading = false;
+  /** Small chunks are copied into slabs: a peer's 1-octet DATA frames cost octets, not objects. */
+  private slabs: SlabAppender | undefined;
 
   constructor(private readonly ack: (n: number) => void) {}
 
@@ -18,7 +24,15 @@ export class Body implements AsyncIterable<Uint8Array> {
       this.ack(flowLength); // nobody will read it
       return;
     }
-    this.chunks.push([data, flowLength]);
+    if (data.length <= SMALL_CHUNK) {
+      const slabs = (this.slabs ??= new SlabAppender());
+      const last = this.chunks.length > 0 ? this.chunks[this.chunks.length - 1] : undefined;
+      const view = slabs.append(data, last?.[0]);
+      if (slabs.extended) {
+        last![0] = view;
+        last![1] += flowLength;
+      } else this.chunks.push([view, flowLength]);
+    } else this.chunks.push([data, flowLength]);
     this.wake?.();
   }
 
@@ -60,7 +74,25 @@ export class Body implements AsyncIterable<Uint8Array> {
     return Buffer.concat(parts);
   }
 
-  async *[Symbol.asyncIterator](): AsyncIterator<Uint8Array> {
+  /**
+   * One reader at a time: a second iterator while the first is still reading would take chunks
+   * away from it. @throws UsageError
+   */
+  [Symbol.asyncIterator](): AsyncIterator<Uint8Array> {
+    if (this.reading) throw new UsageError('the body is already being read');
+    this.reading = true;
+    return this.read();
+  }
+
+  private async *read(): AsyncGenerator<Uint8Array> {
+    try {
+      yield* this.chunksAsTheyCome();
+    } finally {
+      this.reading = false;
+    }
+  }
+
+  private async *chunksAsTheyCome(): AsyncGenerator<Uint8Array> {
     for (;;) {
       const next = this.chunks.shift();
       if (next !== undefined) {

@@ -125,4 +125,8 @@ function main(argv: string[]): void {
   process.on('SIGTERM', () => stop('SIGTERM'));
 }
 
+// Output nobody reads any more (a closed pipe: EPIPE) must not end the server.
+process.stdout.on('error', () => undefined);
+process.stderr.on('error', () => undefined);
+
 main(process.argv.slice(2));

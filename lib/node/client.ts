@@ -224,6 +224,9 @@ export class H2Client extends Endpoint {
             x.body.end();
             if (x.response === undefined) x.reject(new H2SchedError(`stream ${e.streamId} ended without a response`));
             this.exchanges.delete(e.streamId);
+            // the body may be read later or never: its octets go back to the connection window now
+            const unread = x.body.releaseCredit();
+            if (unread > 0) this.credit(e.streamId, unread);
           }
           break;
         }

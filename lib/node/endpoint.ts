@@ -363,9 +363,10 @@ export abstract class Endpoint {
       this.blocked = false;
       this.flushRaw();
     } finally {
-      this.finish(why);
+      // the socket's end is settled before any callback runs: a throwing onClose cannot keep it open
       this.socket.end();
       this.lingerThenDestroy();
+      this.finish(why);
     }
   }
 

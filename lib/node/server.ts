@@ -70,8 +70,11 @@ export function createH2Server(handler: Handler, options: H2ServerOptions = {}):
       ...options,
       onClose: (info) => {
         sessions.delete(s);
-        options.onClose?.(info);
-        idle?.();
+        try {
+          options.onClose?.(info);
+        } finally {
+          idle?.();
+        }
       },
     });
     sessions.add(s);
@@ -122,8 +125,8 @@ export function createH2Server(handler: Handler, options: H2ServerOptions = {}):
         check();
       });
       for (const s of sessions) s.shutdown();
-      // sockets still being sniffed (no session yet) just close
-      for (const sock of sockets) if (!withSession.has(sock)) sock.end();
+      // sockets still being sniffed (no session yet) had no request accepted: they close now
+      for (const sock of sockets) if (!withSession.has(sock)) sock.destroy();
     }),
   };
 }
@@ -159,7 +162,9 @@ function sniff(socket: net.Socket, open: (s: net.Socket) => Session): void {
       return;
     }
     const eol = buffered.indexOf('\r\n');
-    const line = buffered.subarray(0, eol < 0 ? Math.min(buffered.length, 8192) : eol).toString('latin1');
+    // (a CR whose LF has not arrived yet is not part of the line)
+    let line = buffered.subarray(0, eol < 0 ? Math.min(buffered.length, 8192) : eol).toString('latin1');
+    if (eol < 0 && line.endsWith('\r')) line = line.slice(0, -1);
     if (eol < 0 ? !REQUEST_LINE_START.test(line) || buffered.length > 8192 : !REQUEST_LINE.test(line)) {
       socket.off('data', onData);
       refuse(socket, 'invalid connection preface');
@@ -185,7 +190,12 @@ function sniff(socket: net.Socket, open: (s: net.Socket) => Session): void {
     const upgrade = get('upgrade')?.toLowerCase().split(/\s*,\s*/).includes('h2c');
     const settings = get('http2-settings');
     const hasBody = Number(get('content-length') ?? 0) > 0 || get('transfer-encoding') !== undefined;
-    if (upgrade && settings !== undefined && !hasBody && /^[A-Za-z0-9_-]*=*$/.test(settings)) {
+    if (upgrade && settings !== undefined && !hasBody) {
+      if (!validUpgradeSettings(settings)) {
+        // RFC 7540 §3.2.1: the server must not upgrade with a bad HTTP2-Settings
+        endAndLinger(socket, 'HTTP/1.1 400 Bad Request\r\ncontent-type: text/plain\r\nconnection: close\r\ncontent-length: 29\r\n\r\nHTTP2-Settings is not valid.\n');
+        return;
+      }
       socket.write('HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n\r\n');
       const headers = fields.filter(([name]) => !['connection', 'upgrade', 'http2-settings', 'keep-alive', 'transfer-encoding', 'proxy-connection', 'te'].includes(name))
         .map(([name, v]): HeaderField => (name === 'host' ? [':authority', v] : [name, v]));
@@ -200,6 +210,16 @@ function sniff(socket: net.Socket, open: (s: net.Socket) => Session): void {
   };
   socket.on('data', onData);
   socket.on('error', () => socket.destroy());
+}
+
+/** Whether an `HTTP2-Settings` value decodes into acceptable SETTINGS (checked before the 101 goes out). */
+function validUpgradeSettings(value: string): boolean {
+  try {
+    new H2Connection({ clientSide: false }).initiateUpgradeConnection(value);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** RFC 9113 §3.4: not the preface — our SETTINGS, GOAWAY PROTOCOL_ERROR, and the socket closes. */

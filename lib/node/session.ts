@@ -95,6 +95,13 @@ export interface SessionOptions extends EndpointOptions {
 
 const OUTBOUND = { normalize: true, validate: true, splitCookies: false, connectProtocol: false } as const;
 
+/** A body chunk as octets. @throws UsageError for anything but a string or a Uint8Array. */
+function asBytes(chunk: unknown): Uint8Array {
+  if (typeof chunk === 'string') return Buffer.from(chunk);
+  if (chunk instanceof Uint8Array) return chunk;
+  throw new UsageError(`a body chunk is a string or a Uint8Array, not ${chunk === null ? 'null' : typeof chunk}`);
+}
+
 /** A `:path` a server can route: origin-form, or `*` (OPTIONS). */
 function routablePath(method: string, path: string): boolean {
   if (method === 'CONNECT') return true;
@@ -120,6 +127,8 @@ class Exchange implements H2Request, H2Response {
   outboundDone = false;
   /** Released: nothing of the stream remains; every call is a no-op. */
   released = false;
+  /** A response to HEAD, or a 204 or 304: body octets are dropped. */
+  noBody = false;
   private inbound: Body | undefined;
   private inboundEnded: boolean;
   private inboundError: Error | undefined;
@@ -177,42 +186,66 @@ class Exchange implements H2Request, H2Response {
   respond(status: number, headers: readonly HeaderInput[] = []): boolean {
     if (this.responded) throw new UsageError('respond() was already called');
     if (!Number.isInteger(status) || status < 100 || status > 999) throw new UsageError(`status ${status} is not a 3-digit integer`);
+    // > HTTP/2 removes support for the 101 (Switching Protocols) informational status code.   RFC 9113 §8.6
+    if (status === 101) throw new UsageError('101 Switching Protocols does not exist in HTTP/2');
+    const informational = status < 200;
     if (this.released) return false;
     this.session.conn.sendHeaders(this.streamId, [[':status', String(status)], ...headers]);
-    this.responded = true;
+    if (!informational) {
+      this.responded = true;
+      // RFC 9110 §9.3.2, §15.3.5, §15.4.5: no content in a response to HEAD, nor in 204 or 304
+      this.noBody = this.method === 'HEAD' || status === 204 || status === 304;
+    }
     this.session.wake();
     return true;
   }
 
   write(chunk: Uint8Array | string): boolean {
     if (this.ending) throw new UsageError('write() after end() or pipe()');
+    const bytes = asBytes(chunk);
     if (this.released) return false;
     if (!this.responded) this.respond(200);
-    return this.session.sender.write(this.streamId, typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
+    if (this.noBody) return true; // HEAD, 204, 304: the body is dropped
+    return this.session.sender.write(this.streamId, bytes);
   }
 
   end(chunk?: Uint8Array | string, trailers?: readonly HeaderInput[]): boolean {
     if (this.ending) throw new UsageError('end() was already called');
+    const bytes = chunk === undefined ? undefined : asBytes(chunk);
     if (trailers !== undefined) prepareOutbound(trailers, 'trailers', OUTBOUND); // throws UsageError now, not at flush
     if (this.released) return false;
     if (!this.responded) this.respond(200);
     this.ending = true;
     const sender = this.session.sender;
-    if (chunk !== undefined && chunk.length > 0) sender.write(this.streamId, typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
+    if (bytes !== undefined && bytes.length > 0 && !this.noBody) sender.write(this.streamId, bytes);
     sender.end(this.streamId, trailers);
     return true;
   }
 
   pipe(source: AsyncIterable<Uint8Array | string>, trailers?: readonly HeaderInput[]): Promise<void> {
     if (this.ending) throw new UsageError('pipe() after end() or pipe()');
+    if (typeof (source as { [Symbol.asyncIterator]?: unknown } | null)?.[Symbol.asyncIterator] !== 'function') {
+      throw new UsageError('pipe() needs an async iterable: a Readable, an async generator');
+    }
     if (trailers !== undefined) prepareOutbound(trailers, 'trailers', OUTBOUND);
     if (this.released) {
       destroySource(source, undefined);
-      return Promise.reject(new StreamClosedError(`stream ${this.streamId} is closed`));
+      const closed = Promise.reject(new StreamClosedError(`stream ${this.streamId} is closed`));
+      closed.catch(() => undefined); // a pipe nobody awaits must not become an unhandled rejection
+      return closed;
     }
     if (!this.responded) this.respond(200);
+    if (this.noBody) {
+      destroySource(source, undefined);
+      this.end(undefined, trailers);
+      return Promise.resolve();
+    }
     this.ending = true;
-    return this.session.sender.pipe(this.streamId, source, trailers);
+    const piped = this.session.sender.pipe(this.streamId, source, trailers);
+    // Handled here whether or not the handler awaits it (a floating pipe must not crash the
+    // process): a source that fails leaves a response that cannot complete — reset it.
+    piped.then(undefined, () => this.session.pipeFailed(this));
+    return piped;
   }
 
   reset(errorCode: number = ErrorCode.CANCEL): void {
@@ -371,6 +404,16 @@ export class Session extends Endpoint {
   /** @internal The exchange was released: the session no longer holds it. */
   forget(x: Exchange): void {
     if (this.exchanges.get(x.streamId) === x) this.exchanges.delete(x.streamId);
+  }
+
+  /** @internal A piped body failed on its source's side (not because the stream died): reset it. */
+  pipeFailed(x: Exchange): void {
+    if (x.released || x.outboundDone) return;
+    this.guarded(this.resetInternal, x);
+  }
+
+  private resetInternal(x: Exchange): void {
+    this.resetExchange(x, ErrorCode.INTERNAL_ERROR);
   }
 
   /** @internal `res.reset()`, or a failure after headers went out. */

@@ -15,7 +15,7 @@
  * (a file's descriptor is closed) and rejects the pending `pipe` with StreamClosedError.
  */
 import { ErrorCode, SettingId } from '../constants.js';
-import { concat } from '../bytes.js';
+import { concat, SlabAppender, SMALL_CHUNK } from '../bytes.js';
 import { StreamClosedError, UsageError } from '../errors.js';
 import type { H2Event } from '../events.js';
 import type { H2Connection, SendHeadersOptions } from '../connection/connection.js';
@@ -73,6 +73,8 @@ interface OutStream {
   full: boolean;
   /** The body being piped, if any: stopped when the stream dies. */
   pipe: Source | undefined;
+  /** Where small chunks are copied, made on the first one. */
+  slabs: SlabAppender | undefined;
 }
 
 interface PendingRequest {
@@ -176,13 +178,22 @@ export class Sender {
   }
 
   /**
-   * Queues body bytes (the chunk is kept as a view: do not change it afterwards).
+   * Queues body bytes. A chunk above 1 KiB is kept as a view (do not change it afterwards);
+   * smaller ones are copied into a per-stream slab.
    * @returns false when the stream's queue is at or above the high-water mark: wait for onDrain.
    */
   write(streamId: number, chunk: Uint8Array): boolean {
+    if (!(chunk instanceof Uint8Array)) throw new UsageError('a body chunk is a Uint8Array (or a Buffer)');
     const st = this.writable(streamId);
     if (chunk.length > 0) {
-      st.chunks.push(chunk);
+      if (chunk.length <= SMALL_CHUNK) {
+        // copied into a slab: many small writes cost octets, not an array entry each
+        const slabs = (st.slabs ??= new SlabAppender());
+        const n = st.chunks.length;
+        const view = slabs.append(chunk, n > 0 ? st.chunks[n - 1] : undefined);
+        if (slabs.extended) st.chunks[n - 1] = view;
+        else st.chunks.push(view);
+      } else st.chunks.push(chunk);
       st.queued += chunk.length;
       this.reevaluate(st);
       this.onWritable?.();
@@ -216,6 +227,9 @@ export class Sender {
     try {
       st = this.writable(streamId);
       if (st.pipe !== undefined) throw new UsageError(`stream ${streamId} is already piping a body`);
+      if (typeof (source as { [Symbol.asyncIterator]?: unknown } | null)?.[Symbol.asyncIterator] !== 'function') {
+        throw new UsageError('pipe() needs an async iterable: a Readable, an async generator');
+      }
       iterator = source[Symbol.asyncIterator]();
     } catch (e) {
       destroySource(source, undefined);
@@ -232,7 +246,9 @@ export class Sender {
         // a race already settled the other way can still finish after the stream died
         if (p.error !== undefined) throw p.error;
         if (r.done) break;
-        const bytes = typeof r.value === 'string' ? Buffer.from(r.value) : r.value;
+        const v: unknown = r.value;
+        const bytes = typeof v === 'string' ? Buffer.from(v) : v;
+        if (!(bytes instanceof Uint8Array)) throw new UsageError(`the piped source yielded a ${typeof v}, not bytes or a string`);
         if (!this.write(streamId, bytes)) {
           await Promise.race([new Promise<void>((resolve) => { p.wake = resolve; }), stopped]);
           if (p.error !== undefined) throw p.error;
@@ -335,7 +351,7 @@ export class Sender {
   private track(id: number, signal: PrioritySignal | undefined): OutStream {
     let st = this.streams.get(id);
     if (st === undefined) {
-      st = { id, chunks: [], queued: 0, ending: false, trailers: undefined, done: false, ready: false, full: false, pipe: undefined };
+      st = { id, chunks: [], queued: 0, ending: false, trailers: undefined, done: false, ready: false, full: false, pipe: undefined, slabs: undefined };
       this.streams.set(id, st);
       this.scheduler.add(id, signal);
     }
