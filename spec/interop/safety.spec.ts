@@ -80,6 +80,8 @@ function child(script: string, args: string[]): Promise<Child> {
 
 const zero = { exchanges: 0, senderStreams: 0, schedulerStreams: 0, engineStreams: 0 };
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** A timeout for a race that must not keep the process alive once the race is won. */
+const deadline = (ms: number) => new Promise((r) => setTimeout(r, ms).unref());
 const goawayOf = (fs: Frame[]) => fs.find((f) => f.type === FrameType.GOAWAY) as GoawayFrame | undefined;
 const resets = (fs: Frame[], id: number) => fs.filter((f) => f.type === FrameType.RST_STREAM && f.streamId === id) as RstStreamFrame[];
 const hasHeaders = (id: number) => (fs: Frame[]) => fs.some((f) => f.type === FrameType.HEADERS && f.streamId === id);
@@ -182,6 +184,37 @@ describe('server safety (issue 12), against child processes', () => {
     }
   });
 
+  it('2c. a pipe() the handler never awaits: the client resets mid-body, the source is destroyed and the process lives', async () => {
+    const s = await child(CARELESS, []);
+    try {
+      const client = await connect(s.url);
+      for (let i = 0; i < 5; i++) {
+        const r = await client.request({ path: '/pipe-floating' });
+        r.cancel();
+      }
+      for (let i = 0; i < 100 && (s.output().match(/pipe-floating: destroyed/g) ?? []).length < 5; i++) await sleep(10);
+      expect((s.output().match(/pipe-floating: destroyed/g) ?? []).length).toBe(5);
+      expect(s.alive()).toBe(true);
+      expect(await s.settled()).toMatchObject(zero);
+      client.destroy();
+    } finally {
+      await s.stop();
+    }
+  });
+
+  it('the CLI survives a closed stdout (EPIPE) and keeps serving', async () => {
+    const s = await child(CLI, ['serve', site, '--port', '0']);
+    try {
+      s.proc.stdout!.destroy(); // nobody reads its log any more
+      await sleep(50);
+      for (let i = 0; i < 3; i++) await answers(s.url); // each connection writes log lines
+      await sleep(50);
+      expect(s.alive()).toBe(true);
+    } finally {
+      await s.stop();
+    }
+  });
+
   it('3. 1,001 requests with bad percent-encoding on one connection each get 400 and leave nothing behind', async () => {
     const s = await child(CLI, ['serve', site, '--port', '0']);
     try {
@@ -239,7 +272,7 @@ describe('server safety (issue 12), against child processes', () => {
       const writer = setInterval(() => { if (!p.socket.destroyed) p.socket.write(p.f.ping().encode()); }, 5);
       const t0 = Date.now();
       p.socket.write(p.f.data(0, 'x').encode()); // DATA on stream 0: connection error PROTOCOL_ERROR
-      await Promise.race([p.closed, sleep(3000)]);
+      await Promise.race([p.closed, deadline(3000)]);
       clearInterval(writer);
       expect(goawayOf(p.received)?.errorCode).toBe(ErrorCode.PROTOCOL_ERROR);
       expect(p.closedAt).toBeGreaterThan(0);
@@ -264,7 +297,7 @@ describe('server safety (issue 12), against child processes', () => {
         p.socket.write(Buffer.concat(chunk));
         if (goawayAt === 0 && goawayOf(p.received)) goawayAt = Date.now();
       }, 2);
-      await Promise.race([p.closed, sleep(5000)]);
+      await Promise.race([p.closed, deadline(5000)]);
       clearInterval(flood);
       expect(goawayOf(p.received)?.errorCode).toBe(ErrorCode.ENHANCE_YOUR_CALM);
       expect(p.closedAt).toBeGreaterThan(0);
@@ -335,7 +368,7 @@ describe('server safety (issue 12), against child processes', () => {
     try {
       const p = await rawPeer(s.port);
       p.socket.write('INVALID CONNECTION PREFACE\r\n\r\n');
-      await Promise.race([p.closed, sleep(3000)]);
+      await Promise.race([p.closed, deadline(3000)]);
       expect(p.closedAt).toBeGreaterThan(0);
       expect(goawayOf(p.received)?.errorCode).toBe(ErrorCode.PROTOCOL_ERROR);
       expect(p.received.some((f) => f.type === FrameType.DATA)).toBe(false);
@@ -353,7 +386,7 @@ describe('server safety (issue 12), against child processes', () => {
       await p.until(ended(1));
       await sleep(50);
       p.socket.write(p.f.headers(1).request('GET', '/').eos().encode());
-      await Promise.race([p.closed, sleep(3000)]);
+      await Promise.race([p.closed, deadline(3000)]);
       expect(goawayOf(p.received)?.errorCode).toBe(ErrorCode.STREAM_CLOSED);
       expect(resets(p.received, 1)).toEqual([]);
       expect(s.alive()).toBe(true);
