@@ -76,34 +76,34 @@ export class Body implements AsyncIterable<Uint8Array> {
 
   /**
    * One reader at a time: a second iterator while the first is still reading would take chunks
-   * away from it. @throws UsageError
+   * away from it. A plain iterator object, not a generator: a chunk that is there is handed over
+   * without another promise layer.
+   * @throws UsageError
    */
   [Symbol.asyncIterator](): AsyncIterator<Uint8Array> {
     if (this.reading) throw new UsageError('the body is already being read');
     this.reading = true;
-    return this.read();
-  }
-
-  private async *read(): AsyncGenerator<Uint8Array> {
-    try {
-      yield* this.chunksAsTheyCome();
-    } finally {
+    const done: IteratorReturnResult<undefined> = { done: true, value: undefined };
+    const finish = (): Promise<IteratorResult<Uint8Array>> => {
       this.reading = false;
-    }
-  }
-
-  private async *chunksAsTheyCome(): AsyncGenerator<Uint8Array> {
-    for (;;) {
-      const next = this.chunks.shift();
-      if (next !== undefined) {
-        if (next[1] > 0) this.ack(next[1]);
-        yield next[0];
-        continue;
+      return Promise.resolve(done);
+    };
+    const next = (): Promise<IteratorResult<Uint8Array>> => {
+      const c = this.chunks.shift();
+      if (c !== undefined) {
+        if (c[1] > 0) this.ack(c[1]);
+        return Promise.resolve({ done: false, value: c[0] });
       }
-      if (this.failed) throw this.failed;
-      if (this.ended) return;
-      await new Promise<void>((r) => { this.wake = r; });
-      this.wake = undefined;
-    }
+      if (this.failed !== undefined) {
+        this.reading = false;
+        return Promise.reject(this.failed);
+      }
+      if (this.ended) return finish();
+      return new Promise<void>((r) => { this.wake = r; }).then(() => {
+        this.wake = undefined;
+        return next();
+      });
+    };
+    return { next, return: finish };
   }
 }

@@ -291,8 +291,10 @@ export abstract class Endpoint {
   }
 
   private afterOutboundDone(): void {
-    const done = this.outboundDone.splice(0);
-    for (const id of done) this.onOutboundDone(id);
+    const done = this.outboundDone;
+    // (releasing a stream never flushes, so nothing is added while this runs)
+    for (let i = 0; i < done.length; i++) this.onOutboundDone(done[i]!);
+    done.length = 0;
   }
 
   /** Writes what the engine queued; false when there was nothing. */

@@ -93,6 +93,9 @@ export interface SessionOptions extends EndpointOptions {
   onEvents?: (events: readonly H2Event[]) => void;
 }
 
+/** Why a stream that ended normally was released (a constant: the common path builds no string). */
+const COMPLETE = 'the stream is complete';
+
 const OUTBOUND = { normalize: true, validate: true, splitCookies: false, connectProtocol: false } as const;
 
 /** A body chunk as octets. @throws UsageError for anything but a string or a Uint8Array. */
@@ -336,7 +339,7 @@ export class Session extends Endpoint {
           const x = this.exchanges.get(e.streamId);
           if (x) {
             x.endInbound();
-            if (x.outboundDone) x.release(`stream ${e.streamId} is complete`);
+            if (x.outboundDone) x.release(COMPLETE);
           }
           break;
         }
@@ -362,8 +365,9 @@ export class Session extends Endpoint {
 
   /** Runs the handlers of this read's requests that are still alive. */
   private dispatchArrived(): void {
-    const batch = this.arrived.splice(0);
-    for (const x of batch) {
+    const batch = this.arrived;
+    for (let i = 0; i < batch.length; i++) {
+      const x = batch[i]!;
       if (x.released) continue; // reset in the same read: its handler never runs
       if (!routablePath(x.method, x.path)) {
         this.answer(x, 400, 'bad request: :path is not a path\n');
@@ -376,6 +380,7 @@ export class Session extends Endpoint {
         this.handlerFailed({ x, e });
       }
     }
+    batch.length = 0; // handlers never add to it: requests arrive only while events are handled
   }
 
   /** A handler threw or rejected: 500 if nothing went out yet, else RST_STREAM INTERNAL_ERROR. */
@@ -428,7 +433,7 @@ export class Session extends Endpoint {
     if (x === undefined) return;
     x.outboundDone = true;
     if (x.isInboundEnded) {
-      x.release(`stream ${streamId} is complete`);
+      x.release(COMPLETE);
       return;
     }
     // > A server can send a complete response prior to the client sending an entire request ...

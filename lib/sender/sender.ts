@@ -53,9 +53,9 @@ interface Source {
   readonly iterator: AsyncIterator<unknown>;
   /** Rejects the pending `pipe`. */
   stop(e: Error): void;
-  /** Set when the stream died: the pipe checks it after every await. */
+  /** Set once the pipe failed or the stream died: later callbacks of the source do nothing. */
   error: Error | undefined;
-  /** Resolves a `pipe` waiting for the queue to drain. */
+  /** Resumes a `pipe` waiting for the queue to drain. */
   wake: (() => void) | undefined;
 }
 
@@ -178,18 +178,19 @@ export class Sender {
   }
 
   /**
-   * Queues body bytes. A chunk above 1 KiB is kept as a view (do not change it afterwards);
-   * smaller ones are copied into a per-stream slab.
+   * Queues body bytes. A chunk is kept as a view (do not change it afterwards), except a small
+   * one (≤ 1 KiB) queued behind others, which is copied into a per-stream slab.
    * @returns false when the stream's queue is at or above the high-water mark: wait for onDrain.
    */
   write(streamId: number, chunk: Uint8Array): boolean {
     if (!(chunk instanceof Uint8Array)) throw new UsageError('a body chunk is a Uint8Array (or a Buffer)');
     const st = this.writable(streamId);
     if (chunk.length > 0) {
-      if (chunk.length <= SMALL_CHUNK) {
-        // copied into a slab: many small writes cost octets, not an array entry each
+      const n = st.chunks.length;
+      if (chunk.length <= SMALL_CHUNK && n > 0) {
+        // queued behind others: copied into a slab, so many small writes cost octets, not an
+        // array entry each (the first chunk stays a view: a tiny response is not copied)
         const slabs = (st.slabs ??= new SlabAppender());
-        const n = st.chunks.length;
         const view = slabs.append(chunk, n > 0 ? st.chunks[n - 1] : undefined);
         if (slabs.extended) st.chunks[n - 1] = view;
         else st.chunks.push(view);
@@ -221,7 +222,7 @@ export class Sender {
    * @throws UsageError (rejects) when the stream cannot send or is already ending or piping.
    * @throws StreamClosedError (rejects) when the stream dies before the body is sent.
    */
-  async pipe(streamId: number, source: AsyncIterable<Uint8Array | string>, trailers?: readonly HeaderInput[]): Promise<void> {
+  pipe(streamId: number, source: AsyncIterable<Uint8Array | string>, trailers?: readonly HeaderInput[]): Promise<void> {
     let st: OutStream;
     let iterator: AsyncIterator<Uint8Array | string>;
     try {
@@ -233,34 +234,48 @@ export class Sender {
       iterator = source[Symbol.asyncIterator]();
     } catch (e) {
       destroySource(source, undefined);
-      throw e;
+      return Promise.reject(e);
     }
-    let stop!: (e: Error) => void;
-    const stopped = new Promise<never>((_, reject) => { stop = reject; });
-    stopped.catch(() => undefined); // raced below; never unhandled
-    const p: Source = { source, iterator, stop, wake: undefined, error: undefined };
-    st.pipe = p;
-    try {
-      for (;;) {
-        const r = await Promise.race([iterator.next(), stopped]);
-        // a race already settled the other way can still finish after the stream died
-        if (p.error !== undefined) throw p.error;
-        if (r.done) break;
-        const v: unknown = r.value;
-        const bytes = typeof v === 'string' ? Buffer.from(v) : v;
-        if (!(bytes instanceof Uint8Array)) throw new UsageError(`the piped source yielded a ${typeof v}, not bytes or a string`);
-        if (!this.write(streamId, bytes)) {
-          await Promise.race([new Promise<void>((resolve) => { p.wake = resolve; }), stopped]);
-          if (p.error !== undefined) throw p.error;
+    // Driven by callbacks, not a loop of awaits: `drop` settles the promise the moment the stream
+    // dies (a source stuck in an await cannot hold it), and a chunk costs one `then`.
+    return new Promise<void>((resolve, reject) => {
+      const p: Source = { source, iterator, stop: reject, wake: undefined, error: undefined };
+      st.pipe = p;
+      const fail = (e: unknown): void => {
+        if (p.error !== undefined) return; // dropped already: settled there
+        p.error = e instanceof Error ? e : new UsageError(`the piped source failed: ${String(e)}`);
+        if (st.pipe === p) st.pipe = undefined;
+        destroySource(source, iterator);
+        reject(p.error);
+      };
+      const onResult = (r: IteratorResult<Uint8Array | string>): void => {
+        if (p.error !== undefined) return;
+        try {
+          if (r.done) {
+            st.pipe = undefined;
+            this.end(streamId, trailers);
+            resolve();
+            return;
+          }
+          const v: unknown = r.value;
+          const bytes = typeof v === 'string' ? Buffer.from(v) : v;
+          if (!(bytes instanceof Uint8Array)) throw new UsageError(`the piped source yielded a ${typeof v}, not bytes or a string`);
+          if (this.write(streamId, bytes)) pull();
+          else p.wake = pull; // flush() calls it once the queue drains
+        } catch (e) {
+          fail(e);
         }
-      }
-    } catch (e) {
-      if (st.pipe === p) st.pipe = undefined;
-      destroySource(source, iterator);
-      throw e;
-    }
-    st.pipe = undefined;
-    this.end(streamId, trailers);
+      };
+      const pull = (): void => {
+        if (p.error !== undefined) return;
+        try {
+          Promise.resolve(iterator.next()).then(onResult, fail);
+        } catch (e) {
+          fail(e);
+        }
+      };
+      pull();
+    });
   }
 
   /**
@@ -340,7 +355,7 @@ export class Sender {
         const w = st.pipe?.wake;
         if (w !== undefined) {
           st.pipe!.wake = undefined;
-          w();
+          queueMicrotask(w); // the source's code runs after this flush, not inside it
         }
       }
     }
