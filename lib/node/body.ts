@@ -14,6 +14,8 @@ export class Body implements AsyncIterable<Uint8Array> {
   private failed: Error | undefined;
   private wake: (() => void) | undefined;
   private reading = false;
+  /** When the reader began waiting for octets that have not come (ms since the epoch); 0 = not waiting. */
+  waitingSince = 0;
   /** Small chunks are copied into slabs: a peer's 1-octet DATA frames cost octets, not objects. */
   private slabs: SlabAppender | undefined;
 
@@ -99,8 +101,10 @@ export class Body implements AsyncIterable<Uint8Array> {
         return Promise.reject(this.failed);
       }
       if (this.ended) return finish();
+      this.waitingSince = Date.now();
       return new Promise<void>((r) => { this.wake = r; }).then(() => {
         this.wake = undefined;
+        this.waitingSince = 0;
         return next();
       });
     };

@@ -25,6 +25,16 @@ Options:
   --idle-timeout MS  close idle connections after MS milliseconds (default 120000)
   --drain-timeout MS on SIGINT/SIGTERM, reset the streams still open after MS
                      milliseconds and exit (default 30000)
+  --handshake-timeout MS  close a connection without a complete preface and SETTINGS
+                     (or HTTP/1.1 request head) MS after accept (default 10000)
+  --header-timeout MS     GOAWAY a connection whose header block (HEADERS without
+                     END_HEADERS) is not completed within MS (default 10000)
+  --body-timeout MS  reset a stream whose handler waited MS for request body octets
+                     that did not come (default 30000)
+  --send-timeout MS  reset a response the client's flow-control windows kept at 0 for
+                     MS; close a socket that accepted nothing for MS (default 60000)
+  --max-connections N  close new sockets beyond N open ones (default 10000)
+                     Every timeout: 0 turns it off.
   -h, --help         this text
 
 Cleartext h2c accepts prior knowledge (curl --http2-prior-knowledge) and HTTP/1.1
@@ -53,6 +63,11 @@ function main(argv: string[]): void {
         scheduler: { type: 'string', default: 'tree' },
         'idle-timeout': { type: 'string', default: '120000' },
         'drain-timeout': { type: 'string', default: '30000' },
+        'handshake-timeout': { type: 'string', default: '10000' },
+        'header-timeout': { type: 'string', default: '10000' },
+        'body-timeout': { type: 'string', default: '30000' },
+        'send-timeout': { type: 'string', default: '60000' },
+        'max-connections': { type: 'string', default: '10000' },
         help: { type: 'boolean', short: 'h', default: false },
       },
     });
@@ -76,14 +91,41 @@ function main(argv: string[]): void {
     if (!values.cert || !values.key) fail('--tls needs --cert and --key');
     tls = { cert: readFileSync(values.cert), key: readFileSync(values.key) };
   }
-  const drainTimeoutMs = Number(values['drain-timeout']);
-  if (!Number.isInteger(drainTimeoutMs) || drainTimeoutMs < 0) fail(`bad --drain-timeout ${values['drain-timeout']}`);
+  const count = (flag: 'drain-timeout' | 'handshake-timeout' | 'header-timeout' | 'body-timeout' | 'send-timeout' | 'max-connections' | 'idle-timeout'): number => {
+    const raw = values[flag]!;
+    const n = Number(raw);
+    if (!/^\d+$/.test(raw) || !Number.isSafeInteger(n)) fail(`--${flag} must be a whole number, not ${raw}`);
+    return n;
+  };
+  const drainTimeoutMs = count('drain-timeout');
+  let refusedLogged = 0;
+  let refusedTotal = 0;
+  let lastRefusedLog = 0;
+  let refusedTimer: NodeJS.Timeout | undefined;
   let connections = 0;
   const h2 = createH2Server(staticHandler(dir), {
     tls,
     scheduler,
     drainTimeoutMs,
-    idleTimeout: Number(values['idle-timeout']),
+    idleTimeout: count('idle-timeout'),
+    handshakeTimeout: count('handshake-timeout'),
+    headerTimeout: count('header-timeout'),
+    bodyTimeout: count('body-timeout'),
+    sendTimeout: count('send-timeout'),
+    maxConnections: count('max-connections'),
+    onRefused: (total) => {
+      // at most one line a second, however fast sockets are refused; the last ones are logged too
+      refusedTotal = total;
+      if (refusedTimer !== undefined) return;
+      const wait = Math.max(0, lastRefusedLog + 1000 - Date.now());
+      refusedTimer = setTimeout(() => {
+        refusedTimer = undefined;
+        lastRefusedLog = Date.now();
+        process.stdout.write(`refused ${refusedTotal - refusedLogged} connection(s) over --max-connections (${refusedTotal} in all)\n`);
+        refusedLogged = refusedTotal;
+      }, wait);
+      refusedTimer.unref();
+    },
     onClose: (info) => {
       process.stdout.write(`connection closed: ${info.requests} requests, ${info.bytesIn} bytes in, ${info.bytesOut} bytes out${info.error ? `, ${info.error}` : ''}\n`);
     },

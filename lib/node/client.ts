@@ -161,6 +161,10 @@ export class H2Client extends Endpoint {
     return this.exchanges.size;
   }
 
+  protected watchStreams(): boolean {
+    return false; // a client's deadlines are its caller's (it can cancel); only the socket is watched
+  }
+
   protected onOutboundDone(): void {
     // the request body is sent; the exchange lives until its response ends
   }

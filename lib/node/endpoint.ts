@@ -38,6 +38,26 @@ export interface EndpointOptions {
    * streams still open are reset (CANCEL) and the socket closed. Default 30000; 0 = no deadline.
    */
   drainTimeoutMs?: number;
+  /**
+   * A header block (HEADERS or PUSH_PROMISE without END_HEADERS) must be completed by its
+   * CONTINUATION frames within this long (ms), else connection error PROTOCOL_ERROR: an open
+   * block stops every other stream of the connection. Default 10000; 0 = no deadline.
+   */
+  headerTimeout?: number;
+  /**
+   * A response that cannot progress because the peer keeps the stream's or the connection's
+   * window at 0 for this long (ms) is reset (CANCEL), like nginx's `send_timeout`; a socket that
+   * accepts nothing for this long is closed. Default 60000; 0 = no deadline.
+   */
+  sendTimeout?: number;
+}
+
+/** The deadlines a connection watches, resolved (0 = off). */
+export interface Deadlines {
+  handshakeAt: number;
+  header: number;
+  body: number;
+  send: number;
 }
 
 /** Counts for a log line, passed when the endpoint ends. */
@@ -85,6 +105,13 @@ export abstract class Endpoint {
   private readonly drainMs: number;
   /** Streams whose END_STREAM the sender queued during a flush: acted on after it returns. */
   private readonly outboundDone: number[] = [];
+  /** Deadlines, and the one coarse timer that checks them while there is something to watch. */
+  protected readonly deadlines: Deadlines;
+  private watchTimer: NodeJS.Timeout | undefined;
+  /** Time of the last read (one clock reading per read, not per frame). */
+  protected lastReadAt: number = Date.now();
+  private headerBlockSince = 0;
+  private blockedSince = 0;
 
   protected constructor(protected readonly socket: Socket, clientSide: boolean, endpointOptions: EndpointOptions, idleDefault: number) {
     // A small outbound buffer keeps scheduling decisions close to the wire.
@@ -97,6 +124,13 @@ export abstract class Endpoint {
     this.idleMs = endpointOptions.idleTimeout ?? idleDefault;
     this.lingerMs = endpointOptions.lingerMs ?? 1000;
     this.drainMs = endpointOptions.drainTimeoutMs ?? 30000;
+    this.deadlines = {
+      handshakeAt: 0, // set by a server session (see startDeadline)
+      header: endpointOptions.headerTimeout ?? 10000,
+      body: 0, // a server option (bodyTimeout)
+      send: endpointOptions.sendTimeout ?? 60000,
+    };
+
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => this.guarded(this.receive, chunk));
     socket.on('drain', () => this.guarded(this.onDrain, undefined));
@@ -114,6 +148,8 @@ export abstract class Endpoint {
   protected abstract onOutboundDone(streamId: number): void;
   /** Streams the application layer holds. */
   protected abstract get exchangeCount(): number;
+  /** Checks the per-stream deadlines at `now`; true while some stream needs watching. */
+  protected abstract watchStreams(now: number): boolean;
 
   /** Octets this connection holds for the peer: body queues, the engine's buffer, the socket's. */
   get bufferedOctets(): number {
@@ -229,6 +265,7 @@ export abstract class Endpoint {
   protected receive(chunk: Uint8Array): void {
     if (this.closed) return;
     this.stats.bytesIn += chunk.length;
+    this.lastReadAt = Date.now();
     this.touch();
     let events: H2Event[];
     try {
@@ -243,8 +280,71 @@ export abstract class Endpoint {
     this.sender.handle(events);
     if (this.awaitingShutdownAck) this.checkShutdownAck(events);
     this.handleEvents(events);
+    if (this.conn.decoder.inHeaderBlock) {
+      if (this.headerBlockSince === 0) this.headerBlockSince = this.lastReadAt;
+    } else this.headerBlockSince = 0;
     this.flush();
     this.maybeEnd();
+    this.watch();
+  }
+
+  /** Arms the watchdog when there is something to watch (one timer per connection, re-armed). */
+  protected watch(): void {
+    if (this.watchTimer !== undefined || this.closed) return;
+    // a quarter of the shortest deadline (20 ms .. 1 s), and never past the handshake's
+    const d = this.deadlines;
+    let every = 1000;
+    for (const ms of [d.header, d.body, d.send]) if (ms > 0 && ms / 4 < every) every = ms / 4;
+    if (d.handshakeAt > 0) every = Math.min(every, d.handshakeAt - Date.now());
+    this.watchTimer = setTimeout(() => this.guarded(this.onWatch, undefined), Math.max(20, Math.floor(every)));
+    this.watchTimer.unref();
+  }
+
+  private onWatch(): void {
+    this.watchTimer = undefined;
+    if (this.closed) return;
+    const now = Date.now();
+    const d = this.deadlines;
+    let again = false;
+    if (d.handshakeAt > 0) {
+      if (now >= d.handshakeAt) {
+        // nothing to tell a peer that never started: the socket just goes
+        this.finish('handshake timeout: no connection preface and SETTINGS in time');
+        this.socket.destroy();
+        return;
+      }
+      again = true;
+    }
+    if (this.headerBlockSince > 0 && d.header > 0) {
+      if (now - this.headerBlockSince >= d.header) {
+        this.abort(ErrorCode.PROTOCOL_ERROR, `header block not completed within ${d.header} ms`);
+        return;
+      }
+      again = true;
+    }
+    if (this.blocked && d.send > 0) {
+      if (this.blockedSince === 0) this.blockedSince = now;
+      else if (now - this.blockedSince >= d.send) {
+        this.stats.error = `the socket accepted nothing for ${d.send} ms`;
+        this.finish(this.stats.error);
+        this.socket.destroy();
+        return;
+      }
+      again = true;
+    } else this.blockedSince = 0;
+    if (this.watchStreams(now)) again = true;
+    if (again) this.watch();
+  }
+
+  /** @internal The peer's SETTINGS arrived: the handshake is complete. */
+  protected handshakeDone(): void {
+    this.deadlines.handshakeAt = 0;
+  }
+
+  /** A server session's handshake deadline: absolute time (ms since the epoch); 0 = none. */
+  protected startDeadline(at: number): void {
+    this.deadlines.handshakeAt = at;
+    if (at > 0) this.watch();
   }
 
   /** Flushes soon (once per microtask turn, however many callers ask). */
@@ -310,7 +410,10 @@ export abstract class Endpoint {
       ok = socket.write(p);
     }
     if (pieces.length > 1) socket.uncork();
-    if (!ok) this.blocked = true;
+    if (!ok) {
+      this.blocked = true;
+      if (this.deadlines.send > 0) this.watch();
+    }
     return true;
   }
 
@@ -405,6 +508,7 @@ export abstract class Endpoint {
     if (this.idleTimer) clearTimeout(this.idleTimer);
     if (this.drainTimer) clearTimeout(this.drainTimer);
     if (this.noticeTimer) clearTimeout(this.noticeTimer);
+    if (this.watchTimer) clearTimeout(this.watchTimer);
     if (error !== undefined) this.stats.error = error;
     const reason = `connection closed${error !== undefined ? `: ${error}` : ''}`;
     try {

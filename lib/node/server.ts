@@ -18,6 +18,13 @@ import { type Handler, Session, type SessionOptions } from './session.js';
 export interface H2ServerOptions extends SessionOptions {
   /** TLS certificate and key (PEM): serve TLS with ALPN h2 instead of plaintext h2c. */
   tls?: { cert: string | Buffer; key: string | Buffer };
+  /**
+   * Sockets open at once (sessions, handshakes and sniffing included); beyond it a new socket is
+   * closed at accept and counted (`stats().refused`, `onRefused`). Default 10000; 0 = no cap.
+   */
+  maxConnections?: number;
+  /** Called when a socket is refused over `maxConnections`, with the total refused so far. */
+  onRefused?: (total: number) => void;
 }
 
 /** A listening server with graceful shutdown. */
@@ -37,6 +44,8 @@ export interface ServerStats extends StreamCounts {
   connections: number;
   /** HTTP/2 sessions. */
   sessions: number;
+  /** Sockets closed at accept because `maxConnections` were open. */
+  refused: number;
 }
 
 /**
@@ -64,6 +73,7 @@ export function createH2Server(handler: Handler, options: H2ServerOptions = {}):
   const sessions = new Set<Session>();
   let idle: (() => void) | undefined;
   const withSession = new WeakSet<net.Socket>();
+  const handshakeMs = options.handshakeTimeout ?? 10000;
   const open = (socket: net.Socket): Session => {
     withSession.add(socket);
     const s = new Session(socket, handler, {
@@ -82,7 +92,9 @@ export function createH2Server(handler: Handler, options: H2ServerOptions = {}):
   };
   let server: net.Server;
   if (options.tls) {
-    server = tls.createServer({ ...H2_TLS_OPTIONS, ...options.tls, ALPNProtocols: ['h2'], highWaterMark: SOCKET_HWM }, (socket) => {
+    // the TLS handshake has handshakeTimeout (Node closes the socket after it: tlsClientError)
+    const handshakeTimeout = handshakeMs > 0 ? handshakeMs : 2 ** 31 - 1;
+    server = tls.createServer({ ...H2_TLS_OPTIONS, ...options.tls, ALPNProtocols: ['h2'], highWaterMark: SOCKET_HWM, handshakeTimeout }, (socket) => {
       if (socket.alpnProtocol !== 'h2') {
         endAndLinger(socket, `HTTP/1.1 505 HTTP Version Not Supported\r\ncontent-type: text/plain\r\nconnection: close\r\ncontent-length: ${HINT.length}\r\n\r\n${HINT}`);
         return;
@@ -90,8 +102,20 @@ export function createH2Server(handler: Handler, options: H2ServerOptions = {}):
       open(socket).start();
     });
   } else {
-    server = net.createServer({ highWaterMark: SOCKET_HWM }, (socket) => sniff(socket, open));
+    server = net.createServer({ highWaterMark: SOCKET_HWM }, (socket) => sniff(socket, open, handshakeMs));
   }
+  // Node closes sockets beyond maxConnections at accept and says so with 'drop'
+  const cap = options.maxConnections ?? 10000;
+  if (cap > 0) server.maxConnections = cap;
+  let refused = 0;
+  server.on('drop', () => {
+    refused++;
+    try {
+      options.onRefused?.(refused);
+    } catch {
+      /* a logging callback's failure is not the server's */
+    }
+  });
   const sockets = new Set<net.Socket>();
   server.on(options.tls ? 'secureConnection' : 'connection', (socket: net.Socket) => {
     sockets.add(socket);
@@ -103,7 +127,7 @@ export function createH2Server(handler: Handler, options: H2ServerOptions = {}):
     server,
     sessions,
     stats: () => {
-      const t: ServerStats = { connections: sockets.size, sessions: sessions.size, exchanges: 0, senderStreams: 0, schedulerStreams: 0, engineStreams: 0 };
+      const t: ServerStats = { connections: sockets.size, sessions: sessions.size, refused, exchanges: 0, senderStreams: 0, schedulerStreams: 0, engineStreams: 0 };
       for (const s of sessions) {
         const c = s.counts();
         t.exchanges += c.exchanges;
@@ -143,8 +167,16 @@ const MAX_HTTP1_HEAD = 16384;
  * knowledge), an HTTP/1.1 request (Upgrade: h2c, or the 505 hint), or neither — then, as RFC 9113
  * §3.4 asks, a connection error PROTOCOL_ERROR: GOAWAY and close.
  */
-function sniff(socket: net.Socket, open: (s: net.Socket) => Session): void {
+function sniff(socket: net.Socket, open: (s: net.Socket) => Session, handshakeMs: number): void {
   let buffered: Buffer = Buffer.alloc(0);
+  const acceptedAt = Date.now();
+  // until the first octets decide (and, for h2c, the session takes over the same deadline)
+  const deadline = handshakeMs > 0 ? setTimeout(() => socket.destroy(), handshakeMs) : undefined;
+  deadline?.unref();
+  const decided = (): void => {
+    if (deadline !== undefined) clearTimeout(deadline);
+    socket.off('data', onData);
+  };
   const onData = (chunk: Buffer): void => {
     try {
       decide(chunk);
@@ -157,8 +189,8 @@ function sniff(socket: net.Socket, open: (s: net.Socket) => Session): void {
     const n = Math.min(buffered.length, CLIENT_PREFACE.length);
     if (Buffer.compare(buffered.subarray(0, n), Buffer.from(CLIENT_PREFACE.subarray(0, n))) === 0) {
       if (n < CLIENT_PREFACE.length) return; // could still be the preface
-      socket.off('data', onData);
-      open(socket).start(buffered);
+      decided();
+      open(socket).start(buffered, acceptedAt);
       return;
     }
     const eol = buffered.indexOf('\r\n');
@@ -166,19 +198,19 @@ function sniff(socket: net.Socket, open: (s: net.Socket) => Session): void {
     let line = buffered.subarray(0, eol < 0 ? Math.min(buffered.length, 8192) : eol).toString('latin1');
     if (eol < 0 && line.endsWith('\r')) line = line.slice(0, -1);
     if (eol < 0 ? !REQUEST_LINE_START.test(line) || buffered.length > 8192 : !REQUEST_LINE.test(line)) {
-      socket.off('data', onData);
+      decided();
       refuse(socket, 'invalid connection preface');
       return;
     }
     const end = buffered.indexOf('\r\n\r\n');
     if (end < 0) {
       if (buffered.length > MAX_HTTP1_HEAD) {
-        socket.off('data', onData);
+        decided();
         endAndLinger(socket, 'HTTP/1.1 431 Request Header Fields Too Large\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
       }
       return;
     }
-    socket.off('data', onData);
+    decided();
     const head = buffered.subarray(0, end).toString('latin1').split('\r\n');
     const [method = '', path = '/'] = head[0]!.split(' ');
     const fields: HeaderField[] = [];
@@ -200,7 +232,7 @@ function sniff(socket: net.Socket, open: (s: net.Socket) => Session): void {
       const headers = fields.filter(([name]) => !['connection', 'upgrade', 'http2-settings', 'keep-alive', 'transfer-encoding', 'proxy-connection', 'te'].includes(name))
         .map(([name, v]): HeaderField => (name === 'host' ? [':authority', v] : [name, v]));
       try {
-        open(socket).startUpgraded(settings, { method, path, headers }, buffered.subarray(end + 4));
+        open(socket).startUpgraded(settings, { method, path, headers }, buffered.subarray(end + 4), acceptedAt);
       } catch {
         socket.destroy();
       }
@@ -210,6 +242,7 @@ function sniff(socket: net.Socket, open: (s: net.Socket) => Session): void {
   };
   socket.on('data', onData);
   socket.on('error', () => socket.destroy());
+  socket.on('close', () => { if (deadline !== undefined) clearTimeout(deadline); });
 }
 
 /** Whether an `HTTP2-Settings` value decodes into acceptable SETTINGS (checked before the 101 goes out). */

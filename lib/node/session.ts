@@ -91,6 +91,17 @@ export interface SessionOptions extends EndpointOptions {
   onClose?: (info: EndpointStats) => void;
   /** Sees every engine event as it happens (logging, tests, priority studies). */
   onEvents?: (events: readonly H2Event[]) => void;
+  /**
+   * From accept to the client's connection preface and SETTINGS (ms): a connection that has not
+   * sent them by then is closed. With TLS the handshake has this long too (Node's
+   * `handshakeTimeout`), then the preface as long again. Default 10000; 0 = no deadline.
+   */
+  handshakeTimeout?: number;
+  /**
+   * While a handler waits for request body octets and none arrive for this long (ms), the stream
+   * is reset (CANCEL) and the body iterator fails with StreamClosedError. Default 30000; 0 = off.
+   */
+  bodyTimeout?: number;
 }
 
 /** Why a stream that ended normally was released (a constant: the common path builds no string). */
@@ -132,6 +143,9 @@ class Exchange implements H2Request, H2Response {
   released = false;
   /** A response to HEAD, or a 204 or 304: body octets are dropped. */
   noBody = false;
+  /** Send-stall watch: DATA octets sent at the last check, and since when they have not moved. */
+  sentSeen = 0;
+  stallSince = 0;
   private inbound: Body | undefined;
   private inboundEnded: boolean;
   private inboundError: Error | undefined;
@@ -173,6 +187,11 @@ class Exchange implements H2Request, H2Response {
       else if (this.inboundEnded) this.inbound.end();
     }
     return this.inbound;
+  }
+
+  /** Since when a reader of the body has been waiting for octets (0: nobody waits). */
+  get bodyWaitingSince(): number {
+    return this.inbound?.waitingSince ?? 0;
   }
 
   /** Request body octets arrived. */
@@ -285,10 +304,16 @@ export class Session extends Endpoint {
 
   constructor(socket: Socket, private readonly handler: Handler, private readonly options: SessionOptions = {}) {
     super(socket, false, options, 120000);
+    this.deadlines.body = options.bodyTimeout ?? 30000;
   }
 
-  /** Starts with the client preface expected (prior knowledge, or TLS with ALPN h2). */
-  start(initial?: Uint8Array): void {
+  /**
+   * Starts with the client preface expected (prior knowledge, or TLS with ALPN h2). `acceptedAt`
+   * (ms since the epoch, default now) starts the handshake deadline.
+   */
+  start(initial?: Uint8Array, acceptedAt: number = Date.now()): void {
+    const ms = this.options.handshakeTimeout ?? 10000;
+    if (ms > 0) this.startDeadline(acceptedAt + ms);
     this.guarded(this.begin, initial);
   }
 
@@ -300,8 +325,10 @@ export class Session extends Endpoint {
   }
 
   /** Starts after an HTTP/1.1 `Upgrade: h2c` (the 101 was written): stream 1 is that request. */
-  startUpgraded(settingsHeader: string, request: { method: string; path: string; headers: HeaderField[] }, rest?: Uint8Array): void {
+  startUpgraded(settingsHeader: string, request: { method: string; path: string; headers: HeaderField[] }, rest?: Uint8Array, acceptedAt: number = Date.now()): void {
     this.conn.initiateUpgradeConnection(settingsHeader);
+    const ms = this.options.handshakeTimeout ?? 10000;
+    if (ms > 0) this.startDeadline(acceptedAt + ms); // the preface and SETTINGS still have to come
     this.guarded(this.beginUpgraded, { request, rest });
   }
 
@@ -349,6 +376,9 @@ export class Session extends Endpoint {
         case 'ConnectionTerminated':
           if (e.errorCode !== ErrorCode.NO_ERROR) this.terminate(`the client sent GOAWAY with error code ${e.errorCode}`);
           break;
+        case 'RemoteSettingsChanged':
+          if (this.deadlines.handshakeAt > 0) this.handshakeDone(); // the client's preface and SETTINGS are in
+          break;
         default:
           break;
       }
@@ -381,6 +411,7 @@ export class Session extends Endpoint {
       }
     }
     batch.length = 0; // handlers never add to it: requests arrive only while events are handled
+    this.watch();
   }
 
   /** A handler threw or rejected: 500 if nothing went out yet, else RST_STREAM INTERNAL_ERROR. */
@@ -411,6 +442,43 @@ export class Session extends Endpoint {
     if (this.exchanges.get(x.streamId) === x) this.exchanges.delete(x.streamId);
   }
 
+  /**
+   * The per-stream deadlines, checked by the connection's one coarse timer (nothing per frame):
+   * a body reader waiting for octets that do not come, a response whose windows the peer keeps
+   * at 0. True while any stream is open (a reader may start waiting at any time).
+   */
+  protected watchStreams(now: number): boolean {
+    const { body, send } = this.deadlines;
+    if (this.exchanges.size === 0) return false;
+    if (body === 0 && send === 0) return false;
+    const sender = this.sender;
+    for (const x of [...this.exchanges.values()]) {
+      const waiting = x.bodyWaitingSince;
+      if (body > 0 && waiting > 0 && now - waiting >= body) {
+        this.resetExchange(x, ErrorCode.CANCEL, `no request body octets for ${body} ms`);
+        continue;
+      }
+      if (send === 0) continue;
+      const id = x.streamId;
+      if (sender.queued(id) === 0) {
+        x.stallSince = 0;
+        continue;
+      }
+      const sent = sender.sentOctets(id);
+      if (x.stallSince === 0 || sent !== x.sentSeen) {
+        x.sentSeen = sent;
+        x.stallSince = now;
+        continue;
+      }
+      // stalled: is it the peer's windows (not our scheduler giving other streams the turn)?
+      const s = this.conn.streams.get(id);
+      const shut = s === undefined || s.send.size <= 0 || this.conn.sendWindow.size <= 0;
+      if (shut && now - x.stallSince >= send) this.resetExchange(x, ErrorCode.CANCEL, `no flow-control window for ${send} ms`);
+      else if (!shut) x.stallSince = now;
+    }
+    return this.exchanges.size > 0;
+  }
+
   /** @internal A piped body failed on its source's side (not because the stream died): reset it. */
   pipeFailed(x: Exchange): void {
     if (x.released || x.outboundDone) return;
@@ -421,11 +489,11 @@ export class Session extends Endpoint {
     this.resetExchange(x, ErrorCode.INTERNAL_ERROR);
   }
 
-  /** @internal `res.reset()`, or a failure after headers went out. */
-  resetExchange(x: Exchange, code: number): void {
+  /** @internal `res.reset()`, a failure after headers went out, or a deadline (`why`). */
+  resetExchange(x: Exchange, code: number, why?: string): void {
     if (x.released) return;
     this.resetLocal(x.streamId, code);
-    x.release(`stream ${x.streamId} was reset by the server (error code ${code})`);
+    x.release(`stream ${x.streamId} was reset by the server (error code ${code})${why === undefined ? '' : `: ${why}`}`);
   }
 
   protected onOutboundDone(streamId: number): void {

@@ -75,6 +75,8 @@ interface OutStream {
   pipe: Source | undefined;
   /** Where small chunks are copied, made on the first one. */
   slabs: SlabAppender | undefined;
+  /** DATA octets handed to the connection so far (progress, for send deadlines). */
+  sent: number;
 }
 
 interface PendingRequest {
@@ -114,6 +116,11 @@ export class Sender {
   /** Octets queued for `streamId` and not yet handed to the connection. */
   queued(streamId: number): number {
     return this.streams.get(streamId)?.queued ?? 0;
+  }
+
+  /** DATA octets of `streamId` handed to the connection so far (0 once the stream is gone). */
+  sentOctets(streamId: number): number {
+    return this.streams.get(streamId)?.sent ?? 0;
   }
 
   /** Octets queued on all streams and not yet handed to the connection. */
@@ -343,6 +350,7 @@ export class Sender {
       const n = Math.min(window, conn.maxOutboundFrameSize, st.queued, budget - moved);
       const last = st.ending && st.trailers === undefined && n === st.queued;
       conn.sendData(id, this.take(st, n), { endStream: last });
+      st.sent += n;
       this.scheduler.charge(id, n);
       moved += n;
       if (last) {
@@ -366,7 +374,7 @@ export class Sender {
   private track(id: number, signal: PrioritySignal | undefined): OutStream {
     let st = this.streams.get(id);
     if (st === undefined) {
-      st = { id, chunks: [], queued: 0, ending: false, trailers: undefined, done: false, ready: false, full: false, pipe: undefined, slabs: undefined };
+      st = { id, chunks: [], queued: 0, ending: false, trailers: undefined, done: false, ready: false, full: false, pipe: undefined, slabs: undefined, sent: 0 };
       this.streams.set(id, st);
       this.scheduler.add(id, signal);
     }

@@ -3,11 +3,12 @@
  * `itWith(tool, …)`, which runs a test only when the tool is installed and otherwise registers it
  * as skipped with the install command in its name (never a silent pass).
  */
-import { execFileSync } from 'node:child_process';
+import { type ChildProcess, execFileSync, fork } from 'node:child_process';
+import { readdirSync } from 'node:fs';
 import net, { type AddressInfo } from 'node:net';
 import { FrameDecoder } from '../../lib/frame/decoder.js';
 import type { Frame } from '../../lib/frame/types.js';
-import { createH2Server, type H2ServerOptions } from '../../lib/node/server.js';
+import { createH2Server, type H2ServerOptions, type ServerStats } from '../../lib/node/server.js';
 import type { Handler } from '../../lib/node/session.js';
 import { staticHandler } from '../../lib/node/static.js';
 import { frameFactory } from '../helpers/frames.js';
@@ -76,4 +77,65 @@ export async function rawPeer(port: number) {
   });
   socket.on('error', () => undefined);
   return peer;
+}
+
+export interface Child {
+  proc: ChildProcess;
+  url: string;
+  port: number;
+  output(): string;
+  exited: Promise<number | null>;
+  alive(): boolean;
+  stats(): Promise<ServerStats>;
+  fds(): number;
+  /** Waits until every stream count is 0 (the server released everything), and with `sockets`, the connection count too. */
+  settled(ms?: number, sockets?: number): Promise<ServerStats>;
+  stop(): Promise<void>;
+}
+
+/**
+ * Forks `script args` (the built CLI, or a fixture) with an IPC channel; resolves with the URL of
+ * its first line. `stats()` asks it over IPC, `fds()` counts /proc/PID/fd.
+ */
+export function child(script: string, args: string[]): Promise<Child> {
+  const proc = fork(script, args, { silent: true, execArgv: [] });
+  let out = '';
+  let exitCode: number | null | undefined;
+  const exited = new Promise<number | null>((r) => proc.on('exit', (code) => { exitCode = code; r(code); }));
+  proc.stderr!.on('data', (d: Buffer) => { out += d.toString(); });
+  return new Promise((resolve, reject) => {
+    proc.stdout!.on('data', (d: Buffer) => {
+      const first = out.length === 0 || !out.includes('\n');
+      out += d.toString();
+      const nl = out.indexOf('\n');
+      if (first && nl > 0) {
+        const url = out.slice(0, nl).replace(/\/$/, '');
+        const c: Child = {
+          proc, url, port: Number(new URL(url).port), output: () => out, exited,
+          alive: () => exitCode === undefined,
+          stats: () => new Promise((res, rej) => {
+            const t = setTimeout(() => rej(new Error('no stats answer')), 2000);
+            proc.once('message', (m) => { clearTimeout(t); res(m as ServerStats); });
+            proc.send({ type: 'stats' });
+          }),
+          fds: () => readdirSync(`/proc/${proc.pid}/fd`).length,
+          settled: async (ms = 3000, sockets?: number) => {
+            const end = Date.now() + ms;
+            for (;;) {
+              const s = await c.stats();
+              if (s.exchanges + s.senderStreams + s.schedulerStreams + s.engineStreams === 0 && (sockets === undefined || s.connections === sockets)) return s;
+              if (Date.now() > end) return s;
+              await new Promise((r) => setTimeout(r, 25));
+            }
+          },
+          stop: async () => {
+            if (exitCode === undefined) proc.kill('SIGKILL');
+            await exited;
+          },
+        };
+        resolve(c);
+      }
+    });
+    void exited.then((code) => reject(new Error(`exited (${code}) before printing its URL: ${out}`)));
+  });
 }

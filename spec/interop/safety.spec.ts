@@ -2,16 +2,15 @@
 // whose handlers make careless mistakes): the regressions of issue 12, each asserting that the
 // process is alive and answers afterwards and that nothing of the streams is left (stream records
 // from the server's IPC stats, file descriptors from /proc/PID/fd).
-import { execFileSync, fork, type ChildProcess } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { ErrorCode, FrameType } from '../../lib/constants.js';
 import type { Frame, GoawayFrame, RstStreamFrame } from '../../lib/frame/types.js';
 import { connect } from '../../lib/node/client.js';
-import type { ServerStats } from '../../lib/node/server.js';
-import { itWith, rawPeer } from './helpers.js';
+import { child, itWith, rawPeer } from './helpers.js';
 
 const CLI = path.resolve('dist/node/cli.js');
 const CARELESS = path.resolve('spec/interop/fixtures/careless-server.mjs');
@@ -19,64 +18,6 @@ const CARELESS = path.resolve('spec/interop/fixtures/careless-server.mjs');
 beforeAll(() => {
   if (!existsSync(CLI)) throw new Error('dist/node/cli.js is missing: run `npm run build` (npm test does it)');
 });
-
-interface Child {
-  proc: ChildProcess;
-  url: string;
-  port: number;
-  output(): string;
-  exited: Promise<number | null>;
-  alive(): boolean;
-  stats(): Promise<ServerStats>;
-  fds(): number;
-  /** Waits until every stream count is 0 (the server released everything), and with `sockets`, the connection count too. */
-  settled(ms?: number, sockets?: number): Promise<ServerStats>;
-  stop(): Promise<void>;
-}
-
-/** Forks `script args` with an IPC channel; resolves with the URL of its first line. */
-function child(script: string, args: string[]): Promise<Child> {
-  const proc = fork(script, args, { silent: true, execArgv: [] });
-  let out = '';
-  let exitCode: number | null | undefined;
-  const exited = new Promise<number | null>((r) => proc.on('exit', (code) => { exitCode = code; r(code); }));
-  proc.stderr!.on('data', (d: Buffer) => { out += d.toString(); });
-  return new Promise((resolve, reject) => {
-    proc.stdout!.on('data', (d: Buffer) => {
-      const first = out.length === 0 || !out.includes('\n');
-      out += d.toString();
-      const nl = out.indexOf('\n');
-      if (first && nl > 0) {
-        const url = out.slice(0, nl).replace(/\/$/, '');
-        const c: Child = {
-          proc, url, port: Number(new URL(url).port), output: () => out, exited,
-          alive: () => exitCode === undefined,
-          stats: () => new Promise((res, rej) => {
-            const t = setTimeout(() => rej(new Error('no stats answer')), 2000);
-            proc.once('message', (m) => { clearTimeout(t); res(m as ServerStats); });
-            proc.send({ type: 'stats' });
-          }),
-          fds: () => readdirSync(`/proc/${proc.pid}/fd`).length,
-          settled: async (ms = 3000, sockets?: number) => {
-            const end = Date.now() + ms;
-            for (;;) {
-              const s = await c.stats();
-              if (s.exchanges + s.senderStreams + s.schedulerStreams + s.engineStreams === 0 && (sockets === undefined || s.connections === sockets)) return s;
-              if (Date.now() > end) return s;
-              await new Promise((r) => setTimeout(r, 25));
-            }
-          },
-          stop: async () => {
-            if (exitCode === undefined) proc.kill('SIGKILL');
-            await exited;
-          },
-        };
-        resolve(c);
-      }
-    });
-    void exited.then((code) => reject(new Error(`exited (${code}) before printing its URL: ${out}`)));
-  });
-}
 
 const zero = { exchanges: 0, senderStreams: 0, schedulerStreams: 0, engineStreams: 0 };
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
