@@ -112,7 +112,7 @@ export class H2Connection {
    */
   initiateConnection(): void {
     this.advance(ConnectionInput.INITIATE, 'the connection was already initiated');
-    if (this.o.clientSide) this.out.push(CLIENT_PREFACE);
+    if (this.o.clientSide) this.out.copy(CLIENT_PREFACE); // a copy: see dataToSend
     this.sendSettings(this.o.settings);
   }
 
@@ -204,12 +204,14 @@ export class H2Connection {
 
   /**
    * Up to `amount` octets (all by default) of frames to send, in order; the rest stays queued.
+   * The bytes are the caller's: no other connection and no later call returns the same memory,
+   * so an I/O layer may transform them in place.
    */
   dataToSend(amount?: number): Uint8Array {
     const total = this.out.length;
     this.guard.drained(); // the caller is reading: queued automatic replies are on their way
     if (total === 0) return EMPTY;
-    if (amount === undefined || amount >= total) return concat(this.out.take(), total);
+    if (amount === undefined || amount >= total) return this.own(this.out.take(), total);
     if (amount <= 0) return EMPTY;
     const pieces = this.out.take();
     const head: Uint8Array[] = [];
@@ -228,7 +230,20 @@ export class H2Connection {
       }
     }
     for (; i < pieces.length; i++) this.out.push(pieces[i]!);
-    return concat(head, n);
+    return this.own(head, n);
+  }
+
+  /**
+   * Pieces joined into bytes nobody else holds. Several are copied into a new buffer anyway; a
+   * single one is returned as it is only when it lies in our own slab (written once, never handed
+   * out again) — not when it is a view of a caller's DATA payload, which the caller may have
+   * given to other connections too.
+   */
+  private own(pieces: Uint8Array[], n: number): Uint8Array {
+    if (pieces.length > 1 || this.out.owns(pieces[0]!)) return concat(pieces, n);
+    const out = Buffer.allocUnsafe(n);
+    out.set(pieces[0]!);
+    return out;
   }
 
   /**

@@ -5,7 +5,9 @@
  * ones throw ConnectionError (GOAWAY). HPACK blocks are always decoded first, even for streams
  * about to be refused, so that the shared compression context stays in step.
  */
-import { ErrorCode, FrameType, SettingId } from '../constants.js';
+import { ErrorCode, Flag, FrameType, SettingId } from '../constants.js';
+import { writeU32 } from '../bytes.js';
+import { allocFrame } from '../frame/header.js';
 import { ConnectionError, StreamError } from '../errors.js';
 import type { ChangedSetting, H2Event } from '../events.js';
 import type {
@@ -83,23 +85,8 @@ function credit(c: H2Connection, n: number): void {
   const inc = c.recvWindow.acknowledge(n);
   if (inc > 0) {
     c.guard.replyQueued();
-    c.out.push(windowUpdate(0, inc));
+    writeU32(allocFrame(c.out, 4, FrameType.WINDOW_UPDATE, 0, 0), 9, inc);
   }
-}
-
-function windowUpdate(streamId: number, increment: number): Uint8Array {
-  const b = new Uint8Array(13);
-  b[2] = 4;
-  b[3] = FrameType.WINDOW_UPDATE;
-  b[5] = streamId >>> 24;
-  b[6] = streamId >>> 16;
-  b[7] = streamId >>> 8;
-  b[8] = streamId;
-  b[9] = (increment >>> 24) & 0x7f;
-  b[10] = increment >>> 16;
-  b[11] = increment >>> 8;
-  b[12] = increment;
-  return b;
 }
 
 function recvData(c: H2Connection, f: DataFrame, events: H2Event[]): void {
@@ -282,7 +269,9 @@ function recvSettings(c: H2Connection, f: SettingsFrame, events: H2Event[]): voi
   // > settings as soon as possible upon receipt ... [and] MUST immediately emit a SETTINGS frame
   // > with the ACK flag set.   RFC 9113 §6.5.3
   c.guard.replyQueued();
-  c.out.push(SETTINGS_ACK);
+  // written into the outbound slab: a shared constant handed out by dataToSend() would be one
+  // array in every connection's output, and an I/O layer changing it in place changes them all
+  allocFrame(c.out, 0, FrameType.SETTINGS, Flag.ACK, 0);
   events.push({ type: 'RemoteSettingsChanged', changedSettings: changed });
 }
 
@@ -305,7 +294,6 @@ export function applyRemoteSettings(c: H2Connection, settings: readonly Setting[
   return changed;
 }
 
-const SETTINGS_ACK = new Uint8Array([0, 0, 0, FrameType.SETTINGS, 1, 0, 0, 0, 0]);
 
 function recvPushPromise(c: H2Connection, f: PushPromiseFrame, events: H2Event[]): void {
   // > A client cannot push. Thus, servers MUST treat the receipt of a PUSH_PROMISE frame as a
@@ -362,11 +350,8 @@ function recvPing(c: H2Connection, f: PingFrame, events: H2Event[]): void {
   }
   // > Receivers of a PING frame that does not include an ACK flag MUST send a PING frame with
   // > the ACK flag set in response, with an identical frame payload.   RFC 9113 §6.7
-  const ack = new Uint8Array(17);
-  ack.set([0, 0, 8, FrameType.PING, 1, 0, 0, 0, 0]);
-  ack.set(f.opaqueData, 9);
   c.guard.replyQueued();
-  c.out.push(ack);
+  allocFrame(c.out, 8, FrameType.PING, Flag.ACK, 0).set(f.opaqueData, 9);
   events.push({ type: 'PingReceived', pingData: Uint8Array.from(f.opaqueData) });
 }
 

@@ -1,7 +1,7 @@
 /** DATA frames (RFC 9113 §6.1). */
 import { ErrorCode, Flag, FrameType } from '../constants.js';
 import { ConnectionError } from '../errors.js';
-import { allocFrame, readPadLength, ZEROS } from './header.js';
+import { allocFrame, readPadLength } from './header.js';
 import type { FrameSink } from './sink.js';
 import type { DataFrame, FrameHeader } from './types.js';
 
@@ -34,5 +34,5 @@ export function encodeData(sink: FrameSink, f: Pick<DataFrame, 'streamId' | 'dat
   if (padded) head[9] = f.padLength!;
   if (small && f.data.length > 0) sink.alloc(f.data.length).set(f.data);
   else sink.push(f.data);
-  if (padded && f.padLength! > 0) sink.push(ZEROS.subarray(0, f.padLength!));
+  if (padded) sink.zeros(f.padLength!);
 }

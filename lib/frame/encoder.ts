@@ -10,7 +10,7 @@ import { UsageError } from '../errors.js';
 import { encodeAltsvc } from './altsvc.js';
 import { encodeData } from './data.js';
 import { encodeGoaway } from './goaway.js';
-import { allocFrame, writePriorityFields, ZEROS } from './header.js';
+import { allocFrame, writePriorityFields } from './header.js';
 import { encodePing } from './ping.js';
 import { encodePriority } from './priority.js';
 import { encodePriorityUpdate } from './priority-update.js';
@@ -43,7 +43,7 @@ export function encodeHeaders(sink: FrameSink, f: HeadersInit, maxFrameSize: num
     o += 5;
   }
   b.set(f.headerBlock.subarray(0, first), o);
-  if (pad > 0) sink.push(ZEROS.subarray(0, pad));
+  sink.zeros(pad);
   continuations(sink, f.streamId, f.headerBlock, first, maxFrameSize, f.endHeaders !== false);
 }
 
@@ -61,7 +61,7 @@ export function encodePushPromise(sink: FrameSink, f: PushPromiseInit, maxFrameS
   if (padded) b[o++] = pad;
   writeU32(b, o, f.promisedStreamId & 0x7fffffff);
   b.set(f.headerBlock.subarray(0, first), o + 4);
-  if (pad > 0) sink.push(ZEROS.subarray(0, pad));
+  sink.zeros(pad);
   continuations(sink, f.streamId, f.headerBlock, first, maxFrameSize, f.endHeaders !== false);
 }
 

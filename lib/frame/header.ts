@@ -64,6 +64,3 @@ const NAMES: Record<number, string> = {
 export function typeName(type: number): string {
   return NAMES[type] ?? `UNKNOWN(0x${type.toString(16)})`;
 }
-
-/** Zero octets for padding views. */
-export const ZEROS: Uint8Array = new Uint8Array(256);

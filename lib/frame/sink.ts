@@ -50,6 +50,27 @@ export class FrameSink {
     return this.slab.subarray(start, this.used);
   }
 
+  /**
+   * Appends `n` zero octets (padding). They come from the slab like every frame header, never
+   * from a shared array of zeros: bytes handed to the caller are never handed to anyone else.
+   */
+  zeros(n: number): void {
+    if (n > 0) this.alloc(n); // slab octets are written once, so fresh ones are zero
+  }
+
+  /** Appends a copy of `bytes` (for constants such as the client preface). */
+  copy(bytes: Uint8Array): void {
+    this.alloc(bytes.length).set(bytes);
+  }
+
+  /**
+   * True when `view` lies in the current slab: octets no other sink and no later call hands out
+   * (a slab region is written once and never reused).
+   */
+  owns(view: Uint8Array): boolean {
+    return view.buffer === this.slab.buffer;
+  }
+
   /** Appends a view (not copied: the caller must not change it afterwards). */
   push(view: Uint8Array): void {
     if (view.length === 0) return;
