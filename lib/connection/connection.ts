@@ -22,7 +22,7 @@ import { ClosedBy, StreamInput, StreamState } from '../stream/state.js';
 import { H2Stream, Phase } from '../stream/stream.js';
 import { StreamStore } from '../stream/store.js';
 import { type H2ConnectionOptions, type ResolvedOptions, resolveOptions } from './options.js';
-import { applyRemoteSettings, receiveFrame } from './recv.js';
+import { applyRemoteSettings, discarded, receiveFrame } from './recv.js';
 import { ConnectionInput, ConnectionState, nextConnectionState } from './state.js';
 import { decodeSettings, encodeSettings } from '../frame/settings.js';
 
@@ -518,22 +518,40 @@ export class H2Connection {
     this.hpack.setDecoderMaxTableSize(this.localSettings.upperBound(SettingId.HEADER_TABLE_SIZE)!);
   }
 
-  /** @internal A stream error raised by the peer's frame: RST_STREAM, StreamReset(local). */
+  /**
+   * @internal A stream error raised by the peer's frame: RST_STREAM, StreamReset(local). On a
+   * stream we reset already, or one above our GOAWAY's last id, nothing happens; on an idle
+   * stream the error becomes a connection error (no RST_STREAM can name an idle stream).
+   */
   streamError(e: StreamError, events: H2Event[]): void {
-    const s = this.streams.get(e.streamId);
-    if (s === undefined || s.state !== StreamState.CLOSED) {
-      this.guard.provokedReset();
-      this.guard.replyQueued();
+    const id = e.streamId;
+    const s = this.streams.get(id);
+    if (s === undefined) {
+      const by = this.streams.closedBy(id);
+      // > An endpoint MUST ignore frames that it receives on closed streams after it has sent a
+      // > RST_STREAM frame.   RFC 9113 §5.4.2
+      // (malformed ones too: a second RST_STREAM and a second StreamReset would report one
+      // stream's end twice)
+      if (by === ClosedBy.SEND_RST || discarded(this, id)) return;
+      if (by === undefined) {
+        // > RST_STREAM frames MUST NOT be sent for a stream in the "idle" state.   RFC 9113 §6.4
+        // A stream-scoped error on an idle stream (a malformed PRIORITY) is escalated, as §5.4.1
+        // allows: "an endpoint MAY choose to treat a stream error as a connection error".
+        throw new ConnectionError(e.errorCode, `${e.message} (stream ${id} is idle)`);
+      }
+    } else if (s.state === StreamState.CLOSED) {
+      return;
     }
+    this.guard.provokedReset();
+    this.guard.replyQueued();
     if (s !== undefined) {
-      if (s.state === StreamState.CLOSED) return;
       s.closedBy = ClosedBy.NONE;
       this.streams.apply(s, StreamInput.SEND_RST_STREAM);
     } else {
-      this.streams.markReset(e.streamId);
+      this.streams.markReset(id);
     }
-    encodeFrame(this.out, { type: FrameType.RST_STREAM, streamId: e.streamId, errorCode: e.errorCode });
-    events.push({ type: 'StreamReset', streamId: e.streamId, errorCode: e.errorCode, initiator: 'local' });
+    encodeFrame(this.out, { type: FrameType.RST_STREAM, streamId: id, errorCode: e.errorCode });
+    events.push({ type: 'StreamReset', streamId: id, errorCode: e.errorCode, initiator: 'local' });
   }
 
   private fail(e: ConnectionError, events: H2Event[]): void {

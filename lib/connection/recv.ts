@@ -69,7 +69,7 @@ function notLive(c: H2Connection, streamId: number, input: StreamInput): boolean
  * > that the state maintained for field section compression is consistent ...; similarly, DATA
  * > frames MUST be counted toward the connection flow-control window.   RFC 9113 §6.8
  */
-function discarded(c: H2Connection, id: number): boolean {
+export function discarded(c: H2Connection, id: number): boolean {
   const last = c.goawaySent;
   if (last === undefined || id <= last || c.streams.isLocal(id)) return false;
   return id <= c.goawayIgnoredUpTo || id <= c.streams.highestRemote;
@@ -390,6 +390,11 @@ function recvWindowUpdate(c: H2Connection, f: WindowUpdateFrame, events: H2Event
     return;
   }
   if (!verdict(c.streams.apply(s, StreamInput.RECV_WINDOW_UPDATE), f.streamId)) return;
+  // > A receiver MUST treat the receipt of a WINDOW_UPDATE frame with a flow-control window
+  // > increment of 0 as a stream error (Section 5.4.2) of type PROTOCOL_ERROR.   RFC 9113 §6.9
+  // (after the state table: on an idle stream the frame is a connection error, §5.1, and on a
+  // closed one it is ignored — the codec leaves this half of the rule to us)
+  if (f.increment === 0) throw new StreamError(f.streamId, ErrorCode.PROTOCOL_ERROR, 'WINDOW_UPDATE increment 0');
   if (!s.send.adjust(f.increment)) throw new StreamError(f.streamId, ErrorCode.FLOW_CONTROL_ERROR, 'stream window above 2^31-1');
   events.push({ type: 'WindowUpdated', streamId: f.streamId, delta: f.increment });
 }

@@ -31,6 +31,83 @@ function client(options = {}) {
   return { conn, peer, f: peer.frames };
 }
 
+describe('§5.1 idle streams: frames other than HEADERS and PRIORITY are connection errors, and no RST_STREAM names an idle stream', () => {
+  it('treats WINDOW_UPDATE with increment 0 on an idle stream as a connection error PROTOCOL_ERROR, with no RST_STREAM (RFC 9113 §5.1 idle, §6.4)', () => {
+    for (const make of [server, client]) {
+      const { peer, f } = make();
+      expect(peer.send(f.windowUpdate(make === server ? 1 : 2, 0))).toEqual([]);
+      expect(peer.error?.errorCode).toBe(ErrorCode.PROTOCOL_ERROR);
+      expect(peer.received()).toMatchObject([{ type: FrameType.GOAWAY, errorCode: ErrorCode.PROTOCOL_ERROR }]);
+    }
+  });
+
+  it('treats WINDOW_UPDATE with increment 0 on a reserved (remote) stream as a connection error PROTOCOL_ERROR (RFC 9113 §5.1 reserved (remote))', () => {
+    const { conn, peer, f } = client();
+    conn.sendHeaders(1, GET, { endStream: true });
+    peer.send(f.pushPromise(1, 2).request('GET', '/a.js'));
+    peer.received();
+    peer.send(f.windowUpdate(2, 0));
+    expect(peer.error?.errorCode).toBe(ErrorCode.PROTOCOL_ERROR);
+    expect(peer.received()).toMatchObject([{ type: FrameType.GOAWAY, errorCode: ErrorCode.PROTOCOL_ERROR }]);
+  });
+
+  it('keeps WINDOW_UPDATE with increment 0 on an open stream a stream error PROTOCOL_ERROR (RFC 9113 §6.9)', () => {
+    const { peer, f } = server();
+    peer.send(f.headers(1).request('POST', '/'));
+    expect(peer.send(f.windowUpdate(1, 0))).toEqual([{ type: 'StreamReset', streamId: 1, errorCode: ErrorCode.PROTOCOL_ERROR, initiator: 'local' }]);
+    peer.expect({ type: FrameType.RST_STREAM, streamId: 1, errorCode: ErrorCode.PROTOCOL_ERROR });
+    expect(peer.error).toBeUndefined();
+  });
+
+  it('ignores WINDOW_UPDATE with increment 0 on a stream closed by END_STREAM (RFC 9113 §5.1 closed: WINDOW_UPDATE MUST be ignored)', () => {
+    const { conn, peer, f } = server();
+    peer.send(f.headers(1).request('GET', '/').eos());
+    conn.sendHeaders(1, [[':status', '204']], { endStream: true });
+    peer.received();
+    expect(peer.send(f.windowUpdate(1, 0))).toEqual([]);
+    peer.expectNothing();
+    expect(peer.error).toBeUndefined();
+  });
+
+  it('treats a 4-octet PRIORITY on an idle stream as a connection error FRAME_SIZE_ERROR instead of an RST_STREAM for an idle stream (RFC 9113 §6.4, §5.4.1)', () => {
+    const { peer } = server();
+    expect(peer.send(shortPriority(3))).toEqual([]);
+    expect(peer.error?.errorCode).toBe(ErrorCode.FRAME_SIZE_ERROR);
+    expect(peer.received()).toMatchObject([{ type: FrameType.GOAWAY, errorCode: ErrorCode.FRAME_SIZE_ERROR }]);
+  });
+});
+
+describe('§5.4.2 frames after our RST_STREAM are ignored, malformed ones too', () => {
+  it('ignores WINDOW_UPDATE 0 and a 4-octet PRIORITY on a stream we reset: no second RST_STREAM, no second StreamReset (RFC 9113 §5.4.2, §5.1 closed)', () => {
+    const { conn, peer, f } = server();
+    peer.send(f.headers(1).request('POST', '/'));
+    conn.resetStream(1, ErrorCode.CANCEL);
+    peer.expect({ type: FrameType.RST_STREAM, streamId: 1, errorCode: ErrorCode.CANCEL });
+    expect(peer.send(f.windowUpdate(1, 0), shortPriority(1), f.priority(1, 1), f.data(1, 'late'))).toEqual([]);
+    peer.expectNothing();
+    expect(peer.error).toBeUndefined();
+    // DATA still counts against the connection window and is credited back (RFC 9113 §6.9)
+    expect(conn.recvWindow.current + conn.recvWindow.processed).toBe(65535);
+  });
+
+  it('ignores malformed frames on a stream we reset because of a stream error: one RST_STREAM, one StreamReset (RFC 9113 §5.4.2)', () => {
+    const { conn, peer, f } = server();
+    peer.send(f.headers(1).request('GET', '/').eos());
+    conn.sendHeaders(1, [[':status', '204']], { endStream: true });
+    peer.received();
+    expect(peer.send(f.data(1, 'late'))).toEqual([{ type: 'StreamReset', streamId: 1, errorCode: ErrorCode.STREAM_CLOSED, initiator: 'local' }]);
+    expect(peer.send(f.windowUpdate(1, 0), shortPriority(1), f.data(1, 'later'))).toEqual([]);
+    expect(peer.received()).toMatchObject([{ type: FrameType.RST_STREAM, streamId: 1, errorCode: ErrorCode.STREAM_CLOSED }]);
+  });
+
+  it('answers a malformed PRIORITY on a live stream once with RST_STREAM FRAME_SIZE_ERROR (RFC 9113 §6.3), then ignores the stream (§5.4.2)', () => {
+    const { peer, f } = server();
+    peer.send(f.headers(1).request('POST', '/'));
+    expect(peer.send(shortPriority(1), shortPriority(1))).toEqual([{ type: 'StreamReset', streamId: 1, errorCode: ErrorCode.FRAME_SIZE_ERROR, initiator: 'local' }]);
+    expect(peer.received()).toMatchObject([{ type: FrameType.RST_STREAM, streamId: 1, errorCode: ErrorCode.FRAME_SIZE_ERROR }]);
+  });
+});
+
 describe('no shared output buffers', () => {
   /** Bytes a connection produced, overwritten in place as an I/O layer might (masking, encryption). */
   const scribble = (b: Uint8Array): void => void b.fill(0xee);

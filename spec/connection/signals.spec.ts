@@ -1,6 +1,6 @@
 // Priority signals through the engine: PRIORITY frames on any stream state, HEADERS priority
 // fields, RFC 9218 PRIORITY_UPDATE (server only, bounded for idle streams), SETTINGS_NO_RFC7540_PRIORITIES carried.
-import { ErrorCode, SettingId } from '../../lib/constants.js';
+import { ErrorCode, FrameType, SettingId } from '../../lib/constants.js';
 import { clientWithPeer, serverWithPeer } from '../helpers/peer.js';
 
 describe('RFC 7540 priority signals', () => {
@@ -15,11 +15,21 @@ describe('RFC 7540 priority signals', () => {
     expect(peer.send(peer.frames.headers(3).request('GET', '/').eos())[0]).toMatchObject({ type: 'RequestReceived', streamId: 3 });
   });
 
-  it('answers a PRIORITY frame depending on its own stream with RST_STREAM PROTOCOL_ERROR only', () => {
+  it('answers a PRIORITY frame depending on its own open stream with RST_STREAM PROTOCOL_ERROR only (RFC 7540 §5.3.1)', () => {
     const { peer } = serverWithPeer();
     peer.handshake();
+    peer.send(peer.frames.headers(3).request('POST', '/'));
     expect(peer.send(peer.frames.priority(3, 3))).toEqual([{ type: 'StreamReset', streamId: 3, errorCode: ErrorCode.PROTOCOL_ERROR, initiator: 'local' }]);
     expect(peer.error).toBeUndefined();
+    peer.expect({ type: FrameType.RST_STREAM, streamId: 3, errorCode: ErrorCode.PROTOCOL_ERROR });
+  });
+
+  it('treats a PRIORITY frame depending on its own idle stream as a connection error PROTOCOL_ERROR (RFC 9113 §6.4: RST_STREAM MUST NOT be sent for an idle stream)', () => {
+    const { peer } = serverWithPeer();
+    peer.handshake();
+    expect(peer.send(peer.frames.priority(3, 3))).toEqual([]);
+    expect(peer.error?.errorCode).toBe(ErrorCode.PROTOCOL_ERROR);
+    expect(peer.received()).toMatchObject([{ type: FrameType.GOAWAY, lastStreamId: 0, errorCode: ErrorCode.PROTOCOL_ERROR }]);
   });
 
   it('carries SETTINGS_NO_RFC7540_PRIORITIES from the peer', () => {

@@ -40,7 +40,6 @@ const RULES: Array<[string, Scope, string, number]> = [
   ['GOAWAY shorter than 8 (§6.8)', 'connection', '000007 07 00 00000000 00000000000000', ErrorCode.FRAME_SIZE_ERROR],
   ['WINDOW_UPDATE of length 3 (§6.9)', 'connection', '000003 08 00 00000001 000001', ErrorCode.FRAME_SIZE_ERROR],
   ['WINDOW_UPDATE of length 5 on stream 0 (§6.9)', 'connection', '000005 08 00 00000000 0000000100', ErrorCode.FRAME_SIZE_ERROR],
-  ['WINDOW_UPDATE increment 0 on a stream (§6.9)', 'stream', '000004 08 00 00000001 00000000', ErrorCode.PROTOCOL_ERROR],
   ['WINDOW_UPDATE increment 0 on the connection (§6.9)', 'connection', '000004 08 00 00000000 00000000', ErrorCode.PROTOCOL_ERROR],
   ['CONTINUATION on stream 0 with no open block (§6.10)', 'connection', '000001 09 04 00000000 82', ErrorCode.PROTOCOL_ERROR],
   ['CONTINUATION without a HEADERS before it (§6.10)', 'connection', '000001 09 04 00000001 82', ErrorCode.PROTOCOL_ERROR],
@@ -66,9 +65,13 @@ describe('per-frame validity rules', () => {
     expect((e as ConnectionError).errorCode).toBe(code);
   });
 
+  it('leaves WINDOW_UPDATE increment 0 on a stream to the connection: its scope depends on the stream state (RFC 9113 §6.9 stream error, §5.1 idle connection error)', () => {
+    expect(decodeOne('000004 08 00 00000001 00000000')).toEqual({ type: 0x8, streamId: 1, increment: 0 });
+  });
+
   it('goes on decoding after a stream error: the bad frame was consumed', () => {
     const d = new FrameDecoder({ expectSettingsFirst: false });
-    d.push(unhex('000004 08 00 00000001 00000000  000004 08 00 00000003 00000010'));
+    d.push(unhex('000004 02 00 00000001 00000000  000004 08 00 00000003 00000010'));
     expect(() => d.next()).toThrow(StreamError);
     expect(d.next()).toEqual({ type: 0x8, streamId: 3, increment: 16 });
     expect(d.next()).toBeNull();
