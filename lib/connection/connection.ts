@@ -310,7 +310,10 @@ export class H2Connection {
     const endStream = options.endStream === true;
     let s = this.streams.get(streamId);
     const isNew = s === undefined;
-    if (s === undefined) s = this.newLocalStream(streamId);
+    if (s === undefined) {
+      if (this.streams.closedBy(streamId) !== undefined) throw this.notOpen(streamId, 'cannot send headers');
+      s = this.newLocalStream(streamId);
+    }
     const kind = this.outboundKind(s, headers);
     if (kind === 'informational' && endStream) throw new UsageError('a 1xx response cannot end the stream');
     if (kind === 'trailers' && !endStream) throw new UsageError('trailers must end the stream');
@@ -318,6 +321,11 @@ export class H2Connection {
       normalize: this.o.normalizeOutbound, validate: this.o.validateOutbound, splitCookies: this.o.splitCookies,
       connectProtocol: this.remoteSettings.enableConnectProtocol,
     });
+    // a 2xx answer to CONNECT (extended CONNECT too, RFC 8441 §4) makes the stream a tunnel
+    const tunnel = kind === 'response' && s.method === 'CONNECT' && info.status !== undefined && info.status < 300;
+    // > A server MUST NOT send any Transfer-Encoding or Content-Length header fields in a 2xx
+    // > (Successful) response to CONNECT.   RFC 9110 §9.3.6
+    if (tunnel && this.o.validateOutbound && info.contentLength !== undefined) throw new UsageError('a 2xx response to CONNECT cannot carry content-length (RFC 9110 §9.3.6)');
     let priority: PriorityFields | undefined;
     if (options.priority !== undefined) {
       priority = { dependsOn: options.priority.dependsOn ?? 0, weight: options.priority.weight ?? 16, exclusive: options.priority.exclusive === true };
@@ -333,6 +341,10 @@ export class H2Connection {
       s.authority = fields.find(([n]) => n === ':authority')?.[1];
     }
     s.sentPhase = kind === 'informational' ? Phase.INFORMATIONAL : kind === 'trailers' ? Phase.TRAILERS : Phase.FINAL;
+    if (tunnel) {
+      s.sentPhase = Phase.TUNNEL;
+      s.recvPhase = Phase.TUNNEL;
+    }
     const block = this.hpack.encode(fields);
     encodeHeaders(this.out, { streamId, headerBlock: block, endStream, padLength: options.padLength, priority }, this.maxOutboundFrameSize);
     if (endStream) this.streams.apply(s, StreamInput.SEND_END_STREAM);
@@ -346,7 +358,7 @@ export class H2Connection {
   sendData(streamId: number, data: Uint8Array, options: SendDataOptions = {}): void {
     this.assertOpen();
     const s = this.streams.get(streamId);
-    if (s === undefined) throw new UsageError(`stream ${streamId} is not open`);
+    if (s === undefined) throw this.notOpen(streamId, 'cannot send DATA');
     checkPad(options.padLength);
     const size = data.length + (options.padLength === undefined ? 0 : options.padLength + 1);
     if (size > this.maxOutboundFrameSize) throw new UsageError(`DATA of ${size} octets exceeds the peer's MAX_FRAME_SIZE ${this.maxOutboundFrameSize}`);
@@ -369,9 +381,8 @@ export class H2Connection {
   resetStream(streamId: number, errorCode: number = ErrorCode.NO_ERROR): void {
     this.assertOpen();
     const s = this.streams.get(streamId);
-    if (s === undefined || this.streams.apply(s, StreamInput.SEND_RST_STREAM) === undefined) {
-      throw new UsageError(`stream ${streamId} cannot be reset (not open)`);
-    }
+    if (s === undefined) throw this.notOpen(streamId, 'cannot reset it');
+    if (this.streams.apply(s, StreamInput.SEND_RST_STREAM) === undefined) throw new UsageError(`stream ${streamId} cannot be reset in state ${s.state}`);
     encodeFrame(this.out, { type: FrameType.RST_STREAM, streamId, errorCode });
   }
 
@@ -443,14 +454,14 @@ export class H2Connection {
   /** Octets we may send on the stream now: min(connection window, stream window). */
   localFlowControlWindow(streamId: number): number {
     const s = this.streams.get(streamId);
-    if (s === undefined) throw new UsageError(`stream ${streamId} is not open`);
+    if (s === undefined) throw this.notOpen(streamId, 'no window');
     return Math.min(this.sendWindow.size, s.send.size);
   }
 
   /** Octets the peer may send on the stream now. */
   remoteFlowControlWindow(streamId: number): number {
     const s = this.streams.get(streamId);
-    if (s === undefined) throw new UsageError(`stream ${streamId} is not open`);
+    if (s === undefined) throw this.notOpen(streamId, 'no window');
     return Math.min(this.recvWindow.current, s.recv.current);
   }
 
@@ -503,7 +514,7 @@ export class H2Connection {
       if (target.origin.length === 0) throw new UsageError('an origin is required on stream 0');
       encodeFrame(this.out, { type: FrameType.ALTSVC, streamId: 0, origin: target.origin, fieldValue });
     } else {
-      if (this.streams.get(target.streamId) === undefined) throw new UsageError(`stream ${target.streamId} is not open`);
+      if (this.streams.get(target.streamId) === undefined) throw this.notOpen(target.streamId, 'cannot advertise on it');
       encodeFrame(this.out, { type: FrameType.ALTSVC, streamId: target.streamId, origin: '', fieldValue });
     }
   }
@@ -574,6 +585,15 @@ export class H2Connection {
     if (nextConnectionState(this.state, ConnectionInput.SEND_FRAME) === undefined) this.advance(ConnectionInput.SEND_FRAME);
   }
 
+  /** The UsageError for a call naming a stream that is not open, saying what became of it. */
+  private notOpen(id: number, what: string): UsageError {
+    const by = Number.isInteger(id) && id > 0 ? this.streams.closedBy(id) : undefined;
+    const why = by === undefined ? 'is not open (idle: never opened)'
+      : by === ClosedBy.SEND_RST ? 'was reset by us (RST_STREAM sent, maybe because the peer\'s frames on it were malformed)'
+        : by === ClosedBy.RECV_RST ? 'was reset by the peer (RST_STREAM received)' : 'is closed';
+    return new UsageError(`${what}: stream ${id} ${why}`);
+  }
+
   /** A stream we open: checks id and limits; not stored until the send succeeds. */
   private newLocalStream(id: number): H2Stream {
     if (!Number.isInteger(id) || id < 1 || id > MAX_INT31) throw new UsageError(`bad stream id ${id}`);
@@ -589,6 +609,9 @@ export class H2Connection {
   }
 
   private outboundKind(s: H2Stream, headers: readonly HeaderInput[]): BlockKind {
+    // > Frame types other than DATA or stream management frames (RST_STREAM, WINDOW_UPDATE, and
+    // > PRIORITY) MUST NOT be sent on a connected stream ...   RFC 9113 §8.5
+    if (s.sentPhase === Phase.TUNNEL) throw new UsageError(`stream ${s.id} is an established CONNECT tunnel: only DATA, RST_STREAM, WINDOW_UPDATE and PRIORITY (RFC 9113 §8.5)`);
     if (this.o.clientSide) return s.sentPhase === Phase.NONE ? 'request' : 'trailers';
     if (s.sentPhase === Phase.FINAL) return 'trailers';
     if (s.sentPhase === Phase.TRAILERS) throw new UsageError('trailers were already sent');

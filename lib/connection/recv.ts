@@ -111,7 +111,7 @@ function recvData(c: H2Connection, f: DataFrame, events: H2Event[]): void {
     credit(c, n);
     return;
   }
-  if (s.recvPhase !== Phase.FINAL) {
+  if (s.recvPhase !== Phase.FINAL && s.recvPhase !== Phase.TUNNEL) {
     credit(c, n);
     throw new StreamError(f.streamId, ErrorCode.PROTOCOL_ERROR, 'DATA before the final header block');
   }
@@ -120,20 +120,33 @@ function recvData(c: H2Connection, f: DataFrame, events: H2Event[]): void {
     throw new StreamError(f.streamId, ErrorCode.FLOW_CONTROL_ERROR, 'DATA beyond the stream window');
   }
   s.receivedLength += f.data.length;
-  if (s.expectedLength !== undefined && s.receivedLength > s.expectedLength) {
+  const bad = lengthProblem(s, f.endStream);
+  if (bad !== undefined) {
     credit(c, n);
-    // > A request or response is also malformed if the value of a content-length header field
-    // > does not equal the sum of the DATA frame payload lengths that form the content.   §8.1.1
-    throw new StreamError(f.streamId, ErrorCode.PROTOCOL_ERROR, `body longer than content-length ${s.expectedLength}`);
+    throw new StreamError(f.streamId, ErrorCode.PROTOCOL_ERROR, bad);
   }
   events.push({ type: 'DataReceived', streamId: f.streamId, data: f.data, flowControlledLength: n, endStream: f.endStream });
   if (f.endStream) endRemote(c, s, events);
 }
 
+/**
+ * Why the content so far disagrees with content-length, or undefined. Checked before the frame's
+ * event is emitted, so that a malformed message never reaches the application as if it were
+ * whole (a request ending with content missing is reset, not delivered and then reset).
+ * > A request or response is also malformed if the value of a content-length header field does
+ * > not equal the sum of the DATA frame payload lengths that form the content.   RFC 9113 §8.1.1
+ * > Malformed requests or responses that are detected MUST be treated as a stream error
+ * > (Section 5.4.2) of type PROTOCOL_ERROR.   RFC 9113 §8.1.1
+ */
+function lengthProblem(s: H2Stream, endStream: boolean): string | undefined {
+  const expected = s.expectedLength;
+  if (expected === undefined) return undefined;
+  if (s.receivedLength > expected) return `content longer than content-length ${expected}`;
+  if (endStream && s.receivedLength !== expected) return `content of ${s.receivedLength} octets, content-length ${expected}`;
+  return undefined;
+}
+
 function endRemote(c: H2Connection, s: H2Stream, events: H2Event[]): void {
-  if (s.expectedLength !== undefined && s.receivedLength !== s.expectedLength) {
-    throw new StreamError(s.id, ErrorCode.PROTOCOL_ERROR, `body of ${s.receivedLength} octets, content-length ${s.expectedLength}`);
-  }
   c.streams.apply(s, StreamInput.RECV_END_STREAM);
   events.push({ type: 'StreamEnded', streamId: s.id });
 }
@@ -206,11 +219,22 @@ function recvHeaders(c: H2Connection, f: HeadersFrame, events: H2Event[]): void 
   }
   if (c.o.normalizeInbound) headers = joinCookies(headers);
   if (c.o.utf8Headers) headers = headers.map((h) => toUtf8(h));
+  let phase: Phase = kind === 'informational' ? Phase.INFORMATIONAL : kind === 'trailers' ? Phase.TRAILERS : Phase.FINAL;
   if (kind === 'request' || kind === 'response') {
     // HEAD responses, 204 and 304 carry no body whatever content-length says (RFC 9110 §6.4.1).
     s.expectedLength = kind === 'response' && (s.method === 'HEAD' || status === 204 || status === 304) ? 0 : contentLength;
+    if (kind === 'response' && s.method === 'CONNECT' && status !== undefined && status < 300) {
+      // A 2xx answer to CONNECT (extended CONNECT too, RFC 8441 §4) makes the stream a tunnel.
+      // > A client MUST ignore any Content-Length or Transfer-Encoding header fields received
+      // > in a successful response to CONNECT.   RFC 9110 §9.3.6
+      s.expectedLength = undefined;
+      phase = Phase.TUNNEL;
+      s.sentPhase = Phase.TUNNEL;
+    }
   }
-  s.recvPhase = kind === 'informational' ? Phase.INFORMATIONAL : kind === 'trailers' ? Phase.TRAILERS : Phase.FINAL;
+  const bad = lengthProblem(s, f.endStream);
+  if (bad !== undefined) throw new StreamError(id, ErrorCode.PROTOCOL_ERROR, `malformed ${kind}: ${bad}`);
+  s.recvPhase = phase;
   const type = kind === 'request' ? 'RequestReceived' : kind === 'response' ? 'ResponseReceived'
     : kind === 'informational' ? 'InformationalResponseReceived' : 'TrailersReceived';
   events.push({ type, streamId: id, headers, endStream: f.endStream, priority: f.priority });
@@ -225,6 +249,10 @@ function toUtf8(h: HeaderField): HeaderField {
 
 function inboundKind(c: H2Connection, s: H2Stream, fields: readonly HeaderField[]): BlockKind {
   if (s.recvPhase === Phase.FINAL) return 'trailers';
+  // > Frame types other than DATA or stream management frames (RST_STREAM, WINDOW_UPDATE, and
+  // > PRIORITY) MUST NOT be sent on a connected stream and MUST be treated as a stream error
+  // > (Section 5.4.2) if received.   RFC 9113 §8.5
+  if (s.recvPhase === Phase.TUNNEL) throw new StreamError(s.id, ErrorCode.PROTOCOL_ERROR, 'HEADERS on an established CONNECT tunnel');
   if (s.recvPhase === Phase.TRAILERS) throw new StreamError(s.id, ErrorCode.PROTOCOL_ERROR, 'header block after trailers');
   if (!c.clientSide) return 'request';
   const status = fields.find(([n]) => n === ':status')?.[1];

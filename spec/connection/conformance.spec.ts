@@ -108,6 +108,90 @@ describe('§5.4.2 frames after our RST_STREAM are ignored, malformed ones too', 
   });
 });
 
+describe('§8.5 CONNECT tunnels carry only DATA, RST_STREAM, WINDOW_UPDATE and PRIORITY once established', () => {
+  const CONNECT: Array<[string, string]> = [[':method', 'CONNECT'], [':authority', 'backend.example:443']];
+
+  function tunnelAtServer(extended = false) {
+    const { conn, peer } = serverWithPeer({ localSettings: { enableConnectProtocol: extended } });
+    peer.handshake();
+    const f = peer.frames;
+    peer.send(f.headers(1).with(extended
+      ? [[':method', 'CONNECT'], [':protocol', 'websocket'], [':scheme', 'https'], [':authority', 'example.com'], [':path', '/chat']]
+      : CONNECT));
+    conn.sendHeaders(1, [[':status', '200']]);
+    peer.received();
+    return { conn, peer, f };
+  }
+
+  it.each([['CONNECT', false], ['extended CONNECT (RFC 8441 §4)', true]])('%s: HEADERS on the established tunnel is a UsageError locally and a stream error PROTOCOL_ERROR when received; DATA flows both ways (RFC 9113 §8.5)', (_name, extended) => {
+    const { conn, peer, f } = tunnelAtServer(extended as boolean);
+    expect(() => conn.sendHeaders(1, [['x-trailer', '1']], { endStream: true })).toThrow(/tunnel/);
+    conn.sendData(1, Buffer.from('from backend'));
+    expect(peer.send(f.data(1, 'to backend'))).toMatchObject([{ type: 'DataReceived', streamId: 1, data: Buffer.from('to backend') }]);
+    expect(peer.received()).toMatchObject([{ type: FrameType.DATA, streamId: 1 }]);
+    expect(peer.send(f.headers(1).trailers([['x-trailer', '1']]))).toEqual([{ type: 'StreamReset', streamId: 1, errorCode: ErrorCode.PROTOCOL_ERROR, initiator: 'local' }]);
+    peer.expect({ type: FrameType.RST_STREAM, streamId: 1, errorCode: ErrorCode.PROTOCOL_ERROR });
+    expect(peer.error).toBeUndefined();
+  });
+
+  it('a server may not put content-length on a 2xx response to CONNECT (RFC 9110 §9.3.6 MUST NOT)', () => {
+    const { conn, peer } = serverWithPeer();
+    peer.handshake();
+    peer.send(peer.frames.headers(1).with(CONNECT));
+    expect(() => conn.sendHeaders(1, [[':status', '200'], ['content-length', '0']])).toThrow(UsageError);
+    peer.expectNothing();
+    conn.sendHeaders(1, [[':status', '200']]);
+  });
+
+  it('a client ignores content-length in a 2xx response to CONNECT: DATA after `content-length: 0` is tunnel data, not a malformed response (RFC 9110 §9.3.6)', () => {
+    const { conn, peer, f } = client();
+    conn.sendHeaders(1, CONNECT);
+    peer.received();
+    expect(peer.send(f.headers(1).response(200, [['content-length', '0']]), f.data(1, 'tunnel bytes'))).toMatchObject([
+      { type: 'ResponseReceived', streamId: 1 },
+      { type: 'DataReceived', streamId: 1, data: Buffer.from('tunnel bytes') },
+    ]);
+    peer.expectNothing();
+    expect(() => conn.sendHeaders(1, [['x-trailer', '1']], { endStream: true })).toThrow(/tunnel/);
+    expect(peer.send(f.headers(1).trailers([['x', '1']]))).toEqual([{ type: 'StreamReset', streamId: 1, errorCode: ErrorCode.PROTOCOL_ERROR, initiator: 'local' }]);
+  });
+
+  it('a non-2xx answer to CONNECT opens no tunnel: it may carry content and trailers (RFC 9113 §8.5: only a 2xx establishes the connection)', () => {
+    const { conn, peer, f } = client();
+    conn.sendHeaders(1, CONNECT);
+    peer.received();
+    expect(peer.send(f.headers(1).response(407, [['content-length', '2']]), f.data(1, 'no'), f.headers(1).trailers([['x', '1']])).map((e) => e.type))
+      .toEqual(['ResponseReceived', 'DataReceived', 'TrailersReceived', 'StreamEnded']);
+  });
+});
+
+describe('§8.1.1 malformed requests never reach the application', () => {
+  it('resets a request whose HEADERS carries END_STREAM and content-length 5 without emitting RequestReceived (RFC 9113 §8.1.1)', () => {
+    const { conn, peer, f } = server();
+    expect(peer.send(f.headers(1).request('POST', '/', [['content-length', '5']]).eos())).toEqual([
+      { type: 'StreamReset', streamId: 1, errorCode: ErrorCode.PROTOCOL_ERROR, initiator: 'local' },
+    ]);
+    peer.expect({ type: FrameType.RST_STREAM, streamId: 1, errorCode: ErrorCode.PROTOCOL_ERROR });
+    expect(() => conn.sendHeaders(1, [[':status', '200']])).toThrow(/stream 1 was reset by us/);
+  });
+
+  it('resets a request whose content ends short of content-length without emitting the last DataReceived or TrailersReceived (RFC 9113 §8.1.1)', () => {
+    const { peer, f } = server();
+    expect(peer.send(f.headers(1).request('POST', '/', [['content-length', '10']]), f.data(1, 'abc').eos()).map((e) => e.type))
+      .toEqual(['RequestReceived', 'StreamReset']);
+    expect(peer.send(f.headers(3).request('POST', '/', [['content-length', '10']]), f.data(3, 'abc'), f.headers(3).trailers([['x', '1']])).map((e) => e.type))
+      .toEqual(['RequestReceived', 'DataReceived', 'StreamReset']);
+    expect(peer.error).toBeUndefined();
+  });
+
+  it('says in UsageError messages that a stream was reset, by whom (not "has the peer\'s parity")', () => {
+    const { conn, peer, f } = server();
+    peer.send(f.headers(1).request('POST', '/'), f.reset(1).cancel());
+    expect(() => conn.sendHeaders(1, [[':status', '200']])).toThrow(/reset by the peer/);
+    expect(() => conn.sendData(1, Buffer.from('x'))).toThrow(/reset by the peer/);
+  });
+});
+
 describe('no shared output buffers', () => {
   /** Bytes a connection produced, overwritten in place as an I/O layer might (masking, encryption). */
   const scribble = (b: Uint8Array): void => void b.fill(0xee);
