@@ -164,6 +164,33 @@ function checkRequest(pseudo: Map<string, string>, host: string | undefined, con
 }
 
 /**
+ * Why a request may not be promised (PUSH_PROMISE), or undefined when it may: its method must
+ * be safe and cacheable (GET or HEAD: RFC 9110 §9.2.1 safe ∩ §9.2.3 cacheable), it must not
+ * announce content, and it must name the `:authority` the server answers for. Checked whatever
+ * the header validation options say: these are rules of push, not of field syntax.
+ * > Promised requests MUST be safe (see Section 9.2.1 of [HTTP]) and cacheable (see Section
+ * > 9.2.3 of [HTTP]). Promised requests cannot include any content or a trailer section.
+ * > Clients that receive a promised request that is not cacheable, that is not known to be safe,
+ * > or that indicates the presence of request content MUST reset the promised stream with a
+ * > stream error (Section 5.4.2) of type PROTOCOL_ERROR.   RFC 9113 §8.4
+ * > The server MUST include a value in the ":authority" pseudo-header field for which the server
+ * > is authoritative ... A client MUST treat a PUSH_PROMISE for which the server is not
+ * > authoritative as a stream error (Section 5.4.2) of type PROTOCOL_ERROR.   RFC 9113 §8.4
+ */
+export function promiseProblem(fields: readonly HeaderField[]): string | undefined {
+  let method: string | undefined;
+  let authority: string | undefined;
+  for (const [name, value] of fields) {
+    if (name === ':method') method = value;
+    else if (name === ':authority') authority = value;
+    else if (name === 'content-length' && !/^0+$/.test(value)) return `a promised request cannot have content (content-length ${value})`;
+  }
+  if (method !== 'GET' && method !== 'HEAD') return `a promised request must be safe and cacheable (GET or HEAD), not ${method ?? 'without :method'}`;
+  if (authority === undefined || authority.length === 0) return 'a promised request needs an :authority the server is authoritative for';
+  return undefined;
+}
+
+/**
  * Joins cookie crumbs into one field (RFC 9113 §8.2.3: "; " between them), at the position of the
  * first; never-indexed if any crumb was. Returns the same array when there is at most one cookie.
  */

@@ -13,7 +13,7 @@ import { FrameDecoder } from '../frame/decoder.js';
 import { encodeFrame, encodeHeaders, encodePushPromise } from '../frame/encoder.js';
 import { FrameSink } from '../frame/sink.js';
 import type { PriorityFields, Setting } from '../frame/types.js';
-import { type BlockKind, prepareOutbound } from '../headers.js';
+import { type BlockKind, prepareOutbound, promiseProblem } from '../headers.js';
 import { HeaderCodec } from '../hpack/index.js';
 import type { HeaderInput } from '../hpack/types.js';
 import { RecvWindow, SendWindow } from '../flow/window.js';
@@ -332,6 +332,12 @@ export class H2Connection {
       checkPriority(streamId, priority);
     }
     checkPad(options.padLength);
+    if (s.state === StreamState.RESERVED_LOCAL && this.streams.openLocal + 1 > this.remoteSettings.maxConcurrentStreams) {
+      // The pushed response opens the promised stream, which counts from now on; the promise
+      // itself did not (reserved streams do not count, RFC 9113 §5.1.2).
+      // > Endpoints MUST NOT exceed the limit set by their peer.   RFC 9113 §5.1.2
+      throw new UsageError(`the peer allows ${this.remoteSettings.maxConcurrentStreams} concurrent streams: the pushed response on ${streamId} waits until one closes (or reset it)`);
+    }
     if (isNew) this.streams.add(s); // built above, stored only once everything is valid
     if (this.streams.apply(s, StreamInput.SEND_HEADERS) === undefined) {
       throw new UsageError(`cannot send headers on stream ${streamId} in state ${s.state}`);
@@ -489,13 +495,20 @@ export class H2Connection {
     if (nextConnectionState(this.state, ConnectionInput.OPEN_STREAM) === undefined) throw new UsageError('no new streams on a draining connection');
     if (!this.remoteSettings.enablePush) throw new UsageError('the peer disabled server push');
     const parent = this.streams.get(streamId);
-    if (parent === undefined || this.streams.isLocal(streamId)) throw new UsageError(`stream ${streamId} is not an open client stream`);
-    if (!this.streams.isLocal(promisedStreamId) || promisedStreamId <= this.streams.highestLocal || promisedStreamId > MAX_INT31) {
+    if (this.streams.isLocal(streamId)) throw new UsageError(`stream ${streamId} is not a client stream: pushes answer a client's request (RFC 9113 §8.4)`);
+    if (parent === undefined) throw this.notOpen(streamId, 'cannot push on it');
+    // > Frame types other than DATA or stream management frames (RST_STREAM, WINDOW_UPDATE, and
+    // > PRIORITY) MUST NOT be sent on a connected stream ...   RFC 9113 §8.5
+    if (parent.sentPhase === Phase.TUNNEL) throw new UsageError(`stream ${streamId} is an established CONNECT tunnel: no PUSH_PROMISE on it (RFC 9113 §8.5)`);
+    if (!Number.isInteger(promisedStreamId) || !this.streams.isLocal(promisedStreamId) || promisedStreamId <= this.streams.highestLocal || promisedStreamId > MAX_INT31) {
       throw new UsageError(`promised stream id ${promisedStreamId} must be a new even id`);
     }
     const { fields } = prepareOutbound(requestHeaders, 'request', {
       normalize: this.o.normalizeOutbound, validate: this.o.validateOutbound, splitCookies: this.o.splitCookies, connectProtocol: false,
     });
+    // the client must reset such a promise (RFC 9113 §8.4; quoted at promiseProblem)
+    const problem = promiseProblem(fields);
+    if (problem !== undefined) throw new UsageError(problem);
     if (this.streams.apply(parent, StreamInput.SEND_PUSH_PROMISE) === undefined) throw new UsageError(`cannot push on stream ${streamId} in state ${parent.state}`);
     const promised = this.streams.create(promisedStreamId, this.remoteSettings.initialWindowSize, this.localSettings.initialWindowSize);
     this.streams.apply(promised, StreamInput.SEND_PROMISED);

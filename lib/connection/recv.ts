@@ -14,7 +14,7 @@ import type {
   AltsvcFrame, DataFrame, Frame, GoawayFrame, HeadersFrame, KnownFrame, PingFrame, PriorityFrame, PriorityUpdateFrame,
   PushPromiseFrame, RstStreamFrame, Setting, SettingsFrame, UnknownFrame, WindowUpdateFrame,
 } from '../frame/types.js';
-import { type BlockKind, checkReceived, joinCookies } from '../headers.js';
+import { type BlockKind, checkReceived, joinCookies, promiseProblem } from '../headers.js';
 import type { HeaderField } from '../hpack/types.js';
 import { type Cell, ClosedBy, cell, StreamInput, StreamState, Verdict } from '../stream/state.js';
 import { type H2Stream, Phase } from '../stream/stream.js';
@@ -335,17 +335,22 @@ function recvPushPromise(c: H2Connection, f: PushPromiseFrame, events: H2Event[]
   if (pid === 0 || c.streams.isLocal(pid) || pid <= c.streams.highestRemote || pid <= c.goawayIgnoredUpTo) {
     throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, `PUSH_PROMISE promising stream ${pid}`);
   }
+  // The parent's state decides first (the table, RFC 9113 §6.6): open or half-closed (local) is
+  // fine; after our RST_STREAM the promise is refused on its own id; anything else (idle,
+  // half-closed (remote), closed by END_STREAM or by the peer's RST_STREAM) is PROTOCOL_ERROR.
   const parent = c.streams.get(f.streamId);
   let parentOk: boolean;
   if (parent === undefined) {
-    const by = c.streams.closedBy(f.streamId);
-    if (by === undefined) throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, `PUSH_PROMISE on idle stream ${f.streamId}`);
-    parentOk = false;
+    parentOk = notLive(c, f.streamId, StreamInput.RECV_PUSH_PROMISE);
   } else {
     const v = cell(parent.state, parent.closedBy, StreamInput.RECV_PUSH_PROMISE)!;
     if (v.verdict === Verdict.CONNECTION_ERROR) throw new ConnectionError(v.code!, `PUSH_PROMISE on stream ${f.streamId} in its state`);
     parentOk = v.verdict === Verdict.ACCEPT;
   }
+  // > Frame types other than DATA or stream management frames (RST_STREAM, WINDOW_UPDATE, and
+  // > PRIORITY) MUST NOT be sent on a connected stream and MUST be treated as a stream error
+  // > (Section 5.4.2) if received.   RFC 9113 §8.5
+  const onTunnel = parent !== undefined && parent.recvPhase === Phase.TUNNEL;
   // After our GOAWAY a promise above its last id reserves nothing: the block was decoded, the
   // promised stream's frames are discarded from now on (RFC 9113 §6.8).
   if (c.goawaySent !== undefined && pid > c.goawaySent) {
@@ -359,8 +364,9 @@ function recvPushPromise(c: H2Connection, f: PushPromiseFrame, events: H2Event[]
   if (overBudget) c.guard.refusedPush();
   const promised = c.streams.create(pid, c.remoteSettings.initialWindowSize, c.localSettings.initialWindowSize);
   c.streams.apply(promised, StreamInput.RECV_PROMISED);
-  // A push on a stream we reset or that ended is refused, the promised stream reset.
-  if (!parentOk) throw new StreamError(pid, ErrorCode.REFUSED_STREAM, 'push on a closed stream');
+  // A push on a stream we reset is refused, the promised stream reset; on a tunnel, both are.
+  if (onTunnel) c.streamError(new StreamError(f.streamId, ErrorCode.PROTOCOL_ERROR, 'PUSH_PROMISE on a CONNECT tunnel'), events);
+  if (!parentOk || onTunnel) throw new StreamError(pid, ErrorCode.REFUSED_STREAM, onTunnel ? `push on CONNECT tunnel ${f.streamId}` : `push on stream ${f.streamId}, which we reset`);
   if (overBudget) throw new StreamError(pid, ErrorCode.REFUSED_STREAM, `${c.guard.maxReservedStreams} promised streams wait already`);
   if (tooLarge) throw new StreamError(pid, tooLarge.errorCode, tooLarge.message);
   if (c.o.validateInbound) {
@@ -368,6 +374,8 @@ function recvPushPromise(c: H2Connection, f: PushPromiseFrame, events: H2Event[]
     if ('malformed' in info) throw new StreamError(pid, ErrorCode.PROTOCOL_ERROR, `malformed pushed request: ${info.malformed}`);
     promised.method = info.method;
   }
+  const problem = promiseProblem(fields);
+  if (problem !== undefined) throw new StreamError(pid, ErrorCode.PROTOCOL_ERROR, problem);
   events.push({ type: 'PushedStreamReceived', pushedStreamId: pid, parentStreamId: f.streamId, headers: c.o.utf8Headers ? fields.map(toUtf8) : fields });
 }
 
@@ -444,6 +452,12 @@ function recvPriorityUpdate(c: H2Connection, f: PriorityUpdateFrame, events: H2E
   if (c.clientSide) throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, 'a server sent PRIORITY_UPDATE');
   const id = f.prioritizedStreamId;
   if (beyondGoaway(c, id)) return; // a request we will not process (RFC 9113 §6.8)
+  // > Clients MUST NOT provide a Prioritized stream ID that refers to a push stream in the
+  // > "idle" state. Servers that receive a PRIORITY_UPDATE for a push stream in the "idle" state
+  // > MUST respond with a connection error of type PROTOCOL_ERROR.   RFC 9218 §7.1
+  if (c.streams.isLocal(id) && c.streams.get(id) === undefined && c.streams.closedBy(id) === undefined) {
+    throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, `PRIORITY_UPDATE for push stream ${id}, which is idle`);
+  }
   if (!c.streams.isLocal(id) && c.streams.get(id) === undefined && c.streams.closedBy(id) === undefined) {
     // A signal for a request not yet open. RFC 9218 §7.1: the streams prioritized while idle,
     // plus the active ones, must not exceed our SETTINGS_MAX_CONCURRENT_STREAMS (PROTOCOL_ERROR).

@@ -107,6 +107,15 @@ const streamClosed: Cell = { to: S.CLOSED, verdict: Verdict.STREAM_ERROR, code: 
 const protocol = (to: StreamState): Cell => ({ to, verdict: Verdict.CONNECTION_ERROR, code: ErrorCode.PROTOCOL_ERROR });
 const streamClosedConnection: Cell = { to: S.CLOSED, verdict: Verdict.CONNECTION_ERROR, code: ErrorCode.STREAM_CLOSED };
 
+// > A receiver MUST treat the receipt of a PUSH_PROMISE on a stream that is neither "open" nor
+// > "half-closed (local)" as a connection error (Section 5.4.1) of type PROTOCOL_ERROR. However,
+// > an endpoint that has sent RST_STREAM on the associated stream MUST handle PUSH_PROMISE
+// > frames that might have been created before the RST_STREAM frame is received and processed.
+// >                                                                          RFC 9113 §6.6
+// (the parent's cell; the idle and reserved rows get it from their PROTOCOL_ERROR default, and
+// the row of a stream closed by our RST_STREAM ignores it: the promised stream is refused)
+const pushOnWrongParent: Cell = { to: S.CLOSED, verdict: Verdict.CONNECTION_ERROR, code: ErrorCode.PROTOCOL_ERROR };
+
 type Row = { readonly [input: number]: Cell | undefined };
 
 /** Local actions: a missing cell is a UsageError. */
@@ -220,6 +229,7 @@ export const RECV: { readonly [state: number]: Row } = {
     [I.RECV_RST_STREAM]: ok(S.CLOSED),
     [I.RECV_WINDOW_UPDATE]: ok(S.HALF_CLOSED_REMOTE),
     [I.RECV_PRIORITY]: ok(S.HALF_CLOSED_REMOTE),
+    [I.RECV_PUSH_PROMISE]: pushOnWrongParent,
   }, streamClosed),
 };
 
@@ -237,12 +247,11 @@ export const RECV_CLOSED: { readonly [by: number]: Row } = {
     [I.RECV_WINDOW_UPDATE]: ignore(S.CLOSED),
     [I.RECV_RST_STREAM]: ignore(S.CLOSED),
     [I.RECV_PRIORITY]: ignore(S.CLOSED),
+    [I.RECV_PUSH_PROMISE]: pushOnWrongParent,
   }, streamClosed),
   // > If a DATA frame is received whose stream is not in the "open" or "half-closed (local)"
   // > state, the recipient MUST respond with a stream error (Section 5.4.2) of type
   // > STREAM_CLOSED.   RFC 9113 §6.1
-  // (PUSH_PROMISE too: the promised stream is refused on its own id, the parent's other streams
-  // are untouched.)
   [ClosedBy.END_STREAM]: total({
     [I.RECV_WINDOW_UPDATE]: ignore(S.CLOSED),
     [I.RECV_RST_STREAM]: ignore(S.CLOSED),
@@ -256,6 +265,8 @@ export const RECV_CLOSED: { readonly [by: number]: Row } = {
     // Both directions ended, so no frame of ours can have crossed this one: a header block here
     // is a peer that lost track of its streams, not a race.
     [I.RECV_HEADERS]: streamClosedConnection,
+    // the peer ended its side of the parent before promising on it (RFC 9113 §6.6, above)
+    [I.RECV_PUSH_PROMISE]: pushOnWrongParent,
   }, streamClosed),
 };
 

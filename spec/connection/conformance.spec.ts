@@ -108,6 +108,72 @@ describe('§5.4.2 frames after our RST_STREAM are ignored, malformed ones too', 
   });
 });
 
+describe('§5.1.2 pushed streams count against the peer\'s MAX_CONCURRENT_STREAMS', () => {
+  it('a server cannot open more pushed streams than the client allows: the pushed response waits (UsageError, nothing sent) until a stream closes (RFC 9113 §5.1.2)', () => {
+    const { conn, peer } = serverWithPeer();
+    peer.handshake(peer.frames.settings().maxConcurrentStreams(1));
+    peer.send(peer.frames.headers(1).request('GET', '/').eos());
+    conn.pushStream(1, 2, PUSHED);
+    conn.pushStream(1, 4, [...PUSHED.slice(0, 3), [':path', '/b.js']]); // promising does not count
+    conn.sendHeaders(2, [[':status', '200']]);
+    peer.received();
+    expect(() => conn.sendHeaders(4, [[':status', '200']])).toThrow(/concurrent streams/);
+    peer.expectNothing();
+    expect(conn.streams.get(4)?.state).toBe(StreamState.RESERVED_LOCAL);
+    conn.sendData(2, Buffer.from('js'), { endStream: true });
+    conn.sendHeaders(4, [[':status', '200']]);
+    expect(peer.received()).toMatchObject([{ type: FrameType.DATA, streamId: 2, endStream: true }, { type: FrameType.HEADERS, streamId: 4 }]);
+  });
+
+  it('a client that allows 0 concurrent streams gets promises but never a pushed response (RFC 9113 §8.4: MAX_CONCURRENT_STREAMS 0 prevents opening pushed streams)', () => {
+    const { client: c, server: s, pump } = pair({ localSettings: { maxConcurrentStreams: 0 } });
+    pump();
+    c.sendHeaders(1, GET, { endStream: true });
+    pump();
+    s.pushStream(1, 2, PUSHED);
+    expect(() => s.sendHeaders(2, [[':status', '200']])).toThrow(UsageError);
+    pump();
+    expect(c.streams.get(2)?.state).toBe(StreamState.RESERVED_REMOTE);
+  });
+});
+
+describe('§8.4 promised requests must be safe, cacheable, without content, with an :authority', () => {
+  const unpushable: Array<[string, HeaderInput[]]> = [
+    ['POST (not safe)', [[':method', 'POST'], [':scheme', 'https'], [':authority', 'example.com'], [':path', '/form']]],
+    ['OPTIONS (safe, not cacheable)', [[':method', 'OPTIONS'], [':scheme', 'https'], [':authority', 'example.com'], [':path', '/']]],
+    ['content-length 5 (indicates content)', [[':method', 'GET'], [':scheme', 'https'], [':authority', 'example.com'], [':path', '/x'], ['content-length', '5']]],
+    ['no :authority', [[':method', 'GET'], [':scheme', 'https'], [':path', '/x']]],
+  ];
+
+  it.each(unpushable)('pushStream refuses a promised request with %s: UsageError, nothing sent, no stream reserved (RFC 9113 §8.4)', (_why, headers) => {
+    const { conn, peer, f } = server();
+    peer.send(f.headers(1).request('GET', '/').eos());
+    expect(() => conn.pushStream(1, 2, headers)).toThrow(UsageError);
+    peer.expectNothing();
+    expect(conn.streams.get(2)).toBeUndefined();
+    conn.pushStream(1, 2, PUSHED); // the id is still free
+  });
+
+  it('pushStream accepts HEAD and an explicit content-length of 0 (RFC 9113 §8.4: safe, cacheable, no content)', () => {
+    const { conn, peer, f } = server();
+    peer.send(f.headers(1).request('GET', '/').eos());
+    conn.pushStream(1, 2, [[':method', 'HEAD'], [':scheme', 'https'], [':authority', 'example.com'], [':path', '/h']]);
+    conn.pushStream(1, 4, [...PUSHED, ['content-length', '0']]);
+    expect(peer.received().map((x) => x.type)).toEqual([FrameType.PUSH_PROMISE, FrameType.PUSH_PROMISE]);
+  });
+
+  it.each(unpushable)('a client resets a promised stream whose request has %s with RST_STREAM PROTOCOL_ERROR, and goes on (RFC 9113 §8.4)', (_why, headers) => {
+    const { conn, peer, f } = client();
+    conn.sendHeaders(1, GET, { endStream: true });
+    peer.received();
+    expect(peer.send(f.pushPromise(1, 2).with(headers))).toEqual([{ type: 'StreamReset', streamId: 2, errorCode: ErrorCode.PROTOCOL_ERROR, initiator: 'local' }]);
+    peer.expect({ type: FrameType.RST_STREAM, streamId: 2, errorCode: ErrorCode.PROTOCOL_ERROR });
+    expect(peer.error).toBeUndefined();
+    // HPACK stayed in step: the next promise decodes
+    expect(peer.send(f.pushPromise(1, 4).request('GET', '/ok.js'))).toMatchObject([{ type: 'PushedStreamReceived', pushedStreamId: 4 }]);
+  });
+});
+
 describe('§8.5 CONNECT tunnels carry only DATA, RST_STREAM, WINDOW_UPDATE and PRIORITY once established', () => {
   const CONNECT: Array<[string, string]> = [[':method', 'CONNECT'], [':authority', 'backend.example:443']];
 
@@ -126,6 +192,7 @@ describe('§8.5 CONNECT tunnels carry only DATA, RST_STREAM, WINDOW_UPDATE and P
   it.each([['CONNECT', false], ['extended CONNECT (RFC 8441 §4)', true]])('%s: HEADERS on the established tunnel is a UsageError locally and a stream error PROTOCOL_ERROR when received; DATA flows both ways (RFC 9113 §8.5)', (_name, extended) => {
     const { conn, peer, f } = tunnelAtServer(extended as boolean);
     expect(() => conn.sendHeaders(1, [['x-trailer', '1']], { endStream: true })).toThrow(/tunnel/);
+    expect(() => conn.pushStream(1, 2, PUSHED)).toThrow(/tunnel/);
     conn.sendData(1, Buffer.from('from backend'));
     expect(peer.send(f.data(1, 'to backend'))).toMatchObject([{ type: 'DataReceived', streamId: 1, data: Buffer.from('to backend') }]);
     expect(peer.received()).toMatchObject([{ type: FrameType.DATA, streamId: 1 }]);
@@ -156,12 +223,85 @@ describe('§8.5 CONNECT tunnels carry only DATA, RST_STREAM, WINDOW_UPDATE and P
     expect(peer.send(f.headers(1).trailers([['x', '1']]))).toEqual([{ type: 'StreamReset', streamId: 1, errorCode: ErrorCode.PROTOCOL_ERROR, initiator: 'local' }]);
   });
 
+  it('a client resets a tunnel that gets a PUSH_PROMISE, and refuses the promised stream (RFC 9113 §8.5 stream error)', () => {
+    const { conn, peer, f } = client();
+    conn.sendHeaders(1, CONNECT);
+    peer.send(f.headers(1).response(200));
+    peer.received();
+    expect(peer.send(f.pushPromise(1, 2).request('GET', '/x'))).toEqual([
+      { type: 'StreamReset', streamId: 1, errorCode: ErrorCode.PROTOCOL_ERROR, initiator: 'local' },
+      { type: 'StreamReset', streamId: 2, errorCode: ErrorCode.REFUSED_STREAM, initiator: 'local' },
+    ]);
+    expect(peer.received()).toMatchObject([
+      { type: FrameType.RST_STREAM, streamId: 1, errorCode: ErrorCode.PROTOCOL_ERROR },
+      { type: FrameType.RST_STREAM, streamId: 2, errorCode: ErrorCode.REFUSED_STREAM },
+    ]);
+    expect(peer.error).toBeUndefined();
+  });
+
   it('a non-2xx answer to CONNECT opens no tunnel: it may carry content and trailers (RFC 9113 §8.5: only a 2xx establishes the connection)', () => {
     const { conn, peer, f } = client();
     conn.sendHeaders(1, CONNECT);
     peer.received();
     expect(peer.send(f.headers(1).response(407, [['content-length', '2']]), f.data(1, 'no'), f.headers(1).trailers([['x', '1']])).map((e) => e.type))
       .toEqual(['ResponseReceived', 'DataReceived', 'TrailersReceived', 'StreamEnded']);
+  });
+});
+
+describe('RFC 9218 §7.1 PRIORITY_UPDATE for a push stream', () => {
+  it('treats a PRIORITY_UPDATE naming an idle push (server-initiated) stream as a connection error PROTOCOL_ERROR at the server (RFC 9218 §7.1)', () => {
+    const { peer, f } = server();
+    peer.send(f.headers(1).request('GET', '/').eos());
+    peer.send(f.priorityUpdate(2, 'u=1'));
+    expect(peer.error?.errorCode).toBe(ErrorCode.PROTOCOL_ERROR);
+    expect(peer.received()).toMatchObject([{ type: FrameType.GOAWAY, lastStreamId: 1, errorCode: ErrorCode.PROTOCOL_ERROR }]);
+  });
+
+  it('accepts a PRIORITY_UPDATE for a promised (reserved) push stream (RFC 9218 §7.1)', () => {
+    const { conn, peer, f } = server();
+    peer.send(f.headers(1).request('GET', '/').eos());
+    conn.pushStream(1, 2, PUSHED);
+    expect(peer.send(f.priorityUpdate(2, 'u=1'))).toEqual([{ type: 'PriorityUpdateReceived', prioritizedStreamId: 2, fieldValue: 'u=1' }]);
+  });
+});
+
+describe('§6.6 PUSH_PROMISE needs an open or half-closed (local) parent', () => {
+  function promiseOn(setup: (conn: H2Connection, peer: ReturnType<typeof client>['peer']) => void) {
+    const { conn, peer, f } = client();
+    setup(conn, peer);
+    peer.received();
+    const evs = peer.send(f.pushPromise(1, 2).request('GET', '/a.js'));
+    return { conn, peer, evs };
+  }
+
+  it.each([
+    ['half-closed (remote): the server ended the parent', (conn: H2Connection, peer: ReturnType<typeof client>['peer']) => {
+      conn.sendHeaders(1, POST);
+      peer.send(peer.frames.headers(1).response(200).eos());
+    }],
+    ['closed by END_STREAM both ways', (conn: H2Connection, peer: ReturnType<typeof client>['peer']) => {
+      conn.sendHeaders(1, GET, { endStream: true });
+      peer.send(peer.frames.headers(1).response(204).eos());
+    }],
+    ['closed by the peer\'s RST_STREAM', (conn: H2Connection, peer: ReturnType<typeof client>['peer']) => {
+      conn.sendHeaders(1, POST);
+      peer.send(peer.frames.reset(1).cancel());
+    }],
+  ])('treats a PUSH_PROMISE on a parent %s as a connection error PROTOCOL_ERROR (RFC 9113 §6.6)', (_name, setup) => {
+    const { conn, peer } = promiseOn(setup);
+    expect(peer.error?.errorCode).toBe(ErrorCode.PROTOCOL_ERROR);
+    expect(peer.received()).toMatchObject([{ type: FrameType.GOAWAY, errorCode: ErrorCode.PROTOCOL_ERROR }]);
+    expect(conn.state).toBe(ConnectionState.CLOSED);
+  });
+
+  it('refuses (RST_STREAM REFUSED_STREAM on the promised id) a PUSH_PROMISE on a parent we reset: it may have crossed our RST_STREAM (RFC 9113 §6.6)', () => {
+    const { peer, evs } = promiseOn((conn) => {
+      conn.sendHeaders(1, GET, { endStream: true });
+      conn.resetStream(1, ErrorCode.CANCEL);
+    });
+    expect(evs).toEqual([{ type: 'StreamReset', streamId: 2, errorCode: ErrorCode.REFUSED_STREAM, initiator: 'local' }]);
+    peer.expect({ type: FrameType.RST_STREAM, streamId: 2, errorCode: ErrorCode.REFUSED_STREAM });
+    expect(peer.error).toBeUndefined();
   });
 });
 

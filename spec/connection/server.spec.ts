@@ -152,14 +152,17 @@ describe('MAX_CONCURRENT_STREAMS (§5.1.2)', () => {
     expect(conn.openInboundStreams).toBe(2);
   });
 
-  it('does not let us open more streams than the peer allows', () => {
+  it('does not let us open more streams than the peer allows, pushed responses included (RFC 9113 §5.1.2: reserved streams count once their HEADERS is sent)', () => {
     const { conn, peer } = serverWithPeer();
     peer.handshake(peer.frames.settings().maxConcurrentStreams(1));
     peer.send(peer.frames.headers(1).request('GET', '/'));
     conn.pushStream(1, 2, [[':method', 'GET'], [':scheme', 'https'], [':authority', 'example.com'], [':path', '/x']]);
     conn.sendHeaders(2, [[':status', '200']]);
     expect(conn.openOutboundStreams).toBe(1);
+    // promising is fine (reserved streams do not count), opening the pushed response is not
     conn.pushStream(1, 4, [[':method', 'GET'], [':scheme', 'https'], [':authority', 'example.com'], [':path', '/y']]);
-    expect(() => conn.sendHeaders(4, [[':status', '200']])).not.toThrow(); // reserved streams open via HEADERS as pushes
+    expect(() => conn.sendHeaders(4, [[':status', '200']])).toThrow(UsageError);
+    conn.sendData(2, Buffer.from('x'), { endStream: true });
+    expect(() => conn.sendHeaders(4, [[':status', '200']])).not.toThrow();
   });
 });

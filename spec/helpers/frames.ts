@@ -70,6 +70,8 @@ export class PushPromiseBuilder extends Builder {
     this.fields = [[':method', method], [':scheme', 'https'], [':authority', authority], [':path', path]];
     return this;
   }
+  /** Promises exactly these request fields (for malformed or unpushable promises). */
+  with(fields: HeaderInput[]): this { this.fields = fields; return this; }
   padded(n = 4): this { this.pad = n; return this; }
   frame(): Frame {
     return { type: FrameType.PUSH_PROMISE, streamId: this.streamId, promisedStreamId: this.promised,
