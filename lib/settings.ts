@@ -87,11 +87,20 @@ export class Settings {
 export class LocalSettings extends Settings {
   private readonly pending: Setting[][];
   private readonly server: boolean;
+  /** SETTINGS frames sent (ACK frames aside). */
+  private framesSent: number;
+  /** SETTINGS_NO_RFC7540_PRIORITIES as the first frame set it (undefined: not sent). */
+  private noRfc7540: number | undefined;
+  /** We sent SETTINGS_ENABLE_CONNECT_PROTOCOL = 1 at some point. */
+  private connectProtocolOn: boolean;
 
   constructor(server: boolean) {
     super();
     this.pending = [];
     this.server = server;
+    this.framesSent = 0;
+    this.noRfc7540 = undefined;
+    this.connectProtocolOn = false;
   }
 
   /** SETTINGS frames sent and not yet acknowledged. */
@@ -114,7 +123,25 @@ export class LocalSettings extends Settings {
       }
       // > A server MUST NOT send a SETTINGS_ENABLE_PUSH setting with a value of 1.   RFC 9113 §6.5.2 (ENABLE_PUSH)
       if (this.server && id === SettingId.ENABLE_PUSH && value === 1) throw new UsageError('a server cannot enable push');
+      // > If endpoints use SETTINGS_NO_RFC7540_PRIORITIES, they MUST send it in the first
+      // > SETTINGS frame. Senders MUST NOT change the SETTINGS_NO_RFC7540_PRIORITIES value after
+      // > the first SETTINGS frame.   RFC 9218 §2.1
+      if (id === SettingId.NO_RFC7540_PRIORITIES && this.framesSent > 0 && value !== this.noRfc7540) {
+        throw new UsageError(this.noRfc7540 === undefined
+          ? 'SETTINGS_NO_RFC7540_PRIORITIES goes in the first SETTINGS frame (RFC 9218 §2.1): pass it as localSettings.noRfc7540Priorities'
+          : `SETTINGS_NO_RFC7540_PRIORITIES cannot change after the first SETTINGS frame (it is ${this.noRfc7540}; RFC 9218 §2.1)`);
+      }
+      // > A sender MUST NOT send a SETTINGS_ENABLE_CONNECT_PROTOCOL parameter with the value of 0
+      // > after previously sending a value of 1.   RFC 8441 §3
+      if (id === SettingId.ENABLE_CONNECT_PROTOCOL && value === 0 && this.connectProtocolOn) {
+        throw new UsageError('SETTINGS_ENABLE_CONNECT_PROTOCOL cannot go back to 0 once 1 was sent (RFC 8441 §3)');
+      }
     }
+    for (const [id, value] of settings) {
+      if (id === SettingId.NO_RFC7540_PRIORITIES) this.noRfc7540 = value;
+      if (id === SettingId.ENABLE_CONNECT_PROTOCOL && value === 1) this.connectProtocolOn = true;
+    }
+    this.framesSent++;
     this.pending.push(settings.slice());
     return settings;
   }
@@ -146,13 +173,16 @@ export class LocalSettings extends Settings {
 /** The peer's settings: applied on receipt. */
 export class RemoteSettings extends Settings {
   private readonly client: boolean;
+  /** SETTINGS_NO_RFC7540_PRIORITIES as the peer set it: by its first frame, or 0 after it. */
   private noRfc7540: number | undefined;
+  private framesReceived: number;
 
   /** @param client true when we are the client (so the peer is a server). */
   constructor(client: boolean) {
     super();
     this.client = client;
     this.noRfc7540 = undefined;
+    this.framesReceived = 0;
   }
 
   /**
@@ -173,12 +203,15 @@ export class RemoteSettings extends Settings {
         // > Senders MUST NOT change the SETTINGS_NO_RFC7540_PRIORITIES value after the first
         // > SETTINGS frame. Receivers that detect a change MAY treat it as a connection error of
         // > type PROTOCOL_ERROR.   RFC 9218 §2.1
-        if (this.noRfc7540 !== undefined && this.noRfc7540 !== value) {
+        // (a first frame without it leaves the initial value, 0, which a later one cannot change)
+        const before = this.noRfc7540 ?? (this.framesReceived > 0 ? 0 : undefined);
+        if (before !== undefined && before !== value) {
           throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, 'SETTINGS_NO_RFC7540_PRIORITIES changed');
         }
         this.noRfc7540 = value;
       }
     }
+    this.framesReceived++;
     return this.apply(settings);
   }
 }

@@ -18,7 +18,7 @@ import { HeaderCodec } from '../hpack/index.js';
 import type { HeaderInput } from '../hpack/types.js';
 import { RecvWindow, SendWindow } from '../flow/window.js';
 import { LocalSettings, RemoteSettings } from '../settings.js';
-import { ClosedBy, StreamInput, StreamState } from '../stream/state.js';
+import { ClosedBy, cell, StreamInput, StreamState } from '../stream/state.js';
 import { H2Stream, Phase } from '../stream/stream.js';
 import { StreamStore } from '../stream/store.js';
 import { type H2ConnectionOptions, type ResolvedOptions, resolveOptions } from './options.js';
@@ -405,8 +405,21 @@ export class H2Connection {
     // > Endpoints MUST NOT increase the value they send in the last stream identifier.   RFC 9113 §6.8
     const last = this.goawaySent === undefined ? lastStreamId : Math.min(this.goawaySent, lastStreamId);
     this.advance(errorCode === ErrorCode.NO_ERROR ? ConnectionInput.SEND_GOAWAY : ConnectionInput.SEND_GOAWAY_ERROR);
-    encodeFrame(this.out, { type: FrameType.GOAWAY, streamId: 0, lastStreamId: last, errorCode, debugData: options.debugData ?? EMPTY });
+    encodeFrame(this.out, { type: FrameType.GOAWAY, streamId: 0, lastStreamId: last, errorCode, debugData: this.debugData(options.debugData ?? EMPTY) });
     this.goawaySent = last;
+  }
+
+  /**
+   * GOAWAY debug data cut to what fits in one frame the peer accepts (the opaque data is only a
+   * diagnostic; the GOAWAY itself must get through).
+   * > An endpoint MUST send an error code of FRAME_SIZE_ERROR if a frame exceeds the size
+   * > defined in SETTINGS_MAX_FRAME_SIZE ... A frame size error in a frame that could alter the
+   * > state of the entire connection MUST be treated as a connection error ... any frame with a
+   * > stream identifier of 0.   RFC 9113 §4.2
+   */
+  private debugData(d: Uint8Array): Uint8Array {
+    const room = this.maxOutboundFrameSize - 8;
+    return d.length > room ? d.subarray(0, room) : d;
   }
 
   /** Sends a PING with 8 octets of opaque data. */
@@ -419,7 +432,28 @@ export class H2Connection {
   /** Sends new SETTINGS; they apply when the peer acknowledges them. */
   updateSettings(settings: ReadonlyMap<number, number> | readonly Setting[]): void {
     this.assertOpen();
-    this.sendSettings(settings instanceof Map ? [...settings.entries()] : (settings as readonly Setting[]));
+    const list = settings instanceof Map ? [...settings.entries()] : (settings as readonly Setting[]);
+    let window: number | undefined;
+    for (const [id, value] of list) if (id === SettingId.INITIAL_WINDOW_SIZE) window = value;
+    if (window !== undefined && Number.isInteger(window)) {
+      // > An endpoint MUST treat a change to SETTINGS_INITIAL_WINDOW_SIZE that causes any
+      // > flow-control window to exceed the maximum size as a connection error (Section 5.4.1)
+      // > of type FLOW_CONTROL_ERROR.   RFC 9113 §6.9.2
+      // The peer's window of a stream is at most ours (data in flight only lowers it) plus the
+      // raises it may have applied before its ACK reaches us.
+      const raise = Math.max(window, this.localSettings.upperBound(SettingId.INITIAL_WINDOW_SIZE)!) - this.localSettings.initialWindowSize;
+      for (const s of this.streams.live.values()) {
+        if (Math.max(s.recv.current, s.recv.max) + raise > MAX_INT31) {
+          throw new UsageError(`SETTINGS_INITIAL_WINDOW_SIZE ${window} would take the peer's window of stream ${s.id} above 2^31-1 (RFC 9113 §6.9.2)`);
+        }
+      }
+    }
+    this.sendSettings(list);
+  }
+
+  /** How far a stream window of the peer may be above ours: raised SETTINGS_INITIAL_WINDOW_SIZE not yet acknowledged. */
+  private pendingWindowRaise(): number {
+    return this.localSettings.upperBound(SettingId.INITIAL_WINDOW_SIZE)! - this.localSettings.initialWindowSize;
   }
 
   /**
@@ -429,8 +463,22 @@ export class H2Connection {
   incrementFlowControlWindow(increment: number, streamId?: number): void {
     this.assertOpen();
     if (!Number.isInteger(increment) || increment < 1 || increment > MAX_INT31) throw new UsageError(`window increment ${increment} outside 1..2^31-1`);
-    const w = streamId === undefined || streamId === 0 ? this.recvWindow : this.streams.get(streamId)?.recv;
-    if (w === undefined) throw new UsageError(`stream ${streamId} is not open`);
+    let w = this.recvWindow;
+    if (streamId !== undefined && streamId !== 0) {
+      const s = this.streams.get(streamId);
+      if (s === undefined) throw this.notOpen(streamId, 'cannot open its window');
+      // > reserved (local): ... Receiving any type of frame other than RST_STREAM, PRIORITY, or
+      // > WINDOW_UPDATE on a stream in this state MUST be treated as a connection error ...
+      // > [reserved (remote), the peer's side of it:] ... other than HEADERS, RST_STREAM, or
+      // > PRIORITY ... MUST be treated as a connection error (Section 5.4.1) of type
+      // > PROTOCOL_ERROR.   RFC 9113 §5.1
+      if (cell(s.state, s.closedBy, StreamInput.SEND_WINDOW_UPDATE) === undefined) {
+        throw new UsageError(`cannot send WINDOW_UPDATE on stream ${streamId} in state ${s.state} (a promised stream before its response: the peer must reject it)`);
+      }
+      // > A sender MUST NOT allow a flow-control window to exceed 2^31-1 octets.   RFC 9113 §6.9.1
+      if (s.recv.current + increment + this.pendingWindowRaise() > MAX_INT31) throw new UsageError(`window of ${streamId} would exceed 2^31-1`);
+      w = s.recv;
+    }
     if (!w.open(increment)) throw new UsageError(`window of ${streamId ?? 0} would exceed 2^31-1`);
     encodeFrame(this.out, { type: FrameType.WINDOW_UPDATE, streamId: streamId ?? 0, increment });
   }
@@ -444,13 +492,12 @@ export class H2Connection {
     if (!Number.isInteger(size) || size < 0) throw new UsageError(`acknowledged size ${size} is not a non-negative integer`);
     if (!Number.isInteger(streamId) || streamId <= 0) throw new UsageError(`stream id ${streamId} must be positive`);
     if (this.state === ConnectionState.CLOSED) return;
+    const s = this.streams.get(streamId);
+    // checked before the connection window is touched: a UsageError changes nothing
+    if (s === undefined && this.streams.closedBy(streamId) === undefined) throw new UsageError(`stream ${streamId} was never opened`);
     const c = this.recvWindow.acknowledge(size);
     if (c > 0) encodeFrame(this.out, { type: FrameType.WINDOW_UPDATE, streamId: 0, increment: c });
-    const s = this.streams.get(streamId);
-    if (s === undefined) {
-      if (this.streams.closedBy(streamId) === undefined) throw new UsageError(`stream ${streamId} was never opened`);
-      return;
-    }
+    if (s === undefined) return;
     if (s.state === StreamState.OPEN || s.state === StreamState.HALF_CLOSED_LOCAL) {
       const inc = s.recv.acknowledge(size);
       if (inc > 0) encodeFrame(this.out, { type: FrameType.WINDOW_UPDATE, streamId, increment: inc });
@@ -523,6 +570,13 @@ export class H2Connection {
   advertiseAlternativeService(fieldValue: string, target: { origin: string } | { streamId: number }): void {
     this.assertOpen();
     if (this.o.clientSide) throw new UsageError('only a server advertises alternative services');
+    // RFC 7838 §4: 2 octets of Origin-Len, the origin, the field value — all in one frame the
+    // peer accepts (a larger one is a connection error FRAME_SIZE_ERROR, RFC 9113 §4.2)
+    const origin = 'origin' in target ? target.origin : '';
+    const size = 2 + Buffer.byteLength(origin, 'latin1') + Buffer.byteLength(fieldValue, 'latin1');
+    if (origin.length > 0xffff || size > this.maxOutboundFrameSize) {
+      throw new UsageError(`an ALTSVC frame of ${size} octets exceeds the peer's MAX_FRAME_SIZE ${this.maxOutboundFrameSize}`);
+    }
     if ('origin' in target) {
       if (target.origin.length === 0) throw new UsageError('an origin is required on stream 0');
       encodeFrame(this.out, { type: FrameType.ALTSVC, streamId: 0, origin: target.origin, fieldValue });
@@ -587,7 +641,7 @@ export class H2Connection {
       const last = this.goawaySent === undefined ? highest : Math.min(this.goawaySent, highest);
       encodeFrame(this.out, {
         type: FrameType.GOAWAY, streamId: 0, lastStreamId: last, errorCode: e.errorCode,
-        debugData: Buffer.from(e.message.slice(0, 256), 'latin1'),
+        debugData: this.debugData(Buffer.from(e.message.slice(0, 256), 'latin1')),
       });
       this.goawaySent = last;
     }

@@ -305,6 +305,95 @@ describe('§6.6 PUSH_PROMISE needs an open or half-closed (local) parent', () =>
   });
 });
 
+describe('the API never sends what the peer must reject (UsageError at the call, nothing changed)', () => {
+  it('refuses incrementFlowControlWindow on a reserved (local) stream: the client must treat WINDOW_UPDATE on reserved (remote) as PROTOCOL_ERROR (RFC 9113 §5.1)', () => {
+    const { conn, peer, f } = server();
+    peer.send(f.headers(1).request('GET', '/').eos());
+    conn.pushStream(1, 2, PUSHED);
+    peer.received();
+    const before = conn.streams.get(2)!.recv.current;
+    expect(() => conn.incrementFlowControlWindow(1000, 2)).toThrow(UsageError);
+    expect(conn.streams.get(2)!.recv.current).toBe(before);
+    peer.expectNothing();
+  });
+
+  it('refuses to change SETTINGS_NO_RFC7540_PRIORITIES after the first SETTINGS frame, or to send it only later (RFC 9218 §2.1)', () => {
+    const { conn, peer } = serverWithPeer({ localSettings: { noRfc7540Priorities: true } });
+    peer.handshake();
+    expect(() => conn.updateSettings([[SettingId.NO_RFC7540_PRIORITIES, 0]])).toThrow(UsageError);
+    peer.expectNothing();
+    expect(conn.localSettings.unacknowledged).toBe(0);
+    conn.updateSettings([[SettingId.NO_RFC7540_PRIORITIES, 1]]); // unchanged: allowed
+    const late = server();
+    expect(() => late.conn.updateSettings([[SettingId.NO_RFC7540_PRIORITIES, 1]])).toThrow(/first SETTINGS frame/);
+    late.peer.expectNothing();
+  });
+
+  it('treats a peer that sends SETTINGS_NO_RFC7540_PRIORITIES = 1 only after a first SETTINGS without it as changing it: PROTOCOL_ERROR (RFC 9218 §2.1 MAY)', () => {
+    const { peer, f } = server();
+    peer.send(f.settings().noRfc7540Priorities(true));
+    expect(peer.error?.errorCode).toBe(ErrorCode.PROTOCOL_ERROR);
+  });
+
+  it('refuses SETTINGS_ENABLE_CONNECT_PROTOCOL = 0 after 1 was sent (RFC 8441 §3)', () => {
+    const { conn, peer } = serverWithPeer({ localSettings: { enableConnectProtocol: true } });
+    peer.handshake();
+    expect(() => conn.updateSettings([[SettingId.ENABLE_CONNECT_PROTOCOL, 0]])).toThrow(UsageError);
+    peer.expectNothing();
+  });
+
+  it('cuts GOAWAY debug data to the peer\'s MAX_FRAME_SIZE so the GOAWAY is not a FRAME_SIZE_ERROR (RFC 9113 §4.2)', () => {
+    const { client: c, server: s, pump, clientEvents } = pair();
+    pump();
+    s.closeConnection(ErrorCode.NO_ERROR, { debugData: new Uint8Array(20000).fill(0x61) });
+    pump();
+    const goaway = clientEvents.find((e) => e.type === 'ConnectionTerminated') as { additionalData?: Uint8Array } | undefined;
+    expect(goaway?.additionalData?.length).toBe(16384 - 8);
+    expect(c.state).toBe(ConnectionState.DRAINING);
+  });
+
+  it('refuses an ALTSVC frame larger than the peer\'s MAX_FRAME_SIZE (RFC 9113 §4.2)', () => {
+    const { conn, peer } = server();
+    expect(() => conn.advertiseAlternativeService(`h2=":443"; ma=${'9'.repeat(16380)}`, { origin: 'https://example.com' })).toThrow(/MAX_FRAME_SIZE/);
+    peer.expectNothing();
+    conn.advertiseAlternativeService('h2=":443"', { origin: 'https://example.com' });
+    peer.expect({ type: FrameType.ALTSVC, streamId: 0 });
+  });
+
+  it('refuses to raise SETTINGS_INITIAL_WINDOW_SIZE when a peer stream window would pass 2^31-1, and windows that would pass it with a raise in flight (RFC 9113 §6.9.2)', () => {
+    const { conn, peer, f } = server();
+    peer.send(f.headers(1).request('POST', '/'));
+    conn.incrementFlowControlWindow(MAX_INT31 - 65535 - 10, 1);
+    peer.received();
+    expect(() => conn.updateSettings([[SettingId.INITIAL_WINDOW_SIZE, 65535 + 11]])).toThrow(/2\^31-1/);
+    expect(conn.localSettings.unacknowledged).toBe(0);
+    peer.expectNothing();
+    conn.updateSettings([[SettingId.INITIAL_WINDOW_SIZE, 65535 + 10]]); // exactly 2^31-1: allowed
+    expect(() => conn.incrementFlowControlWindow(1, 1)).toThrow(UsageError); // the raise is not acknowledged yet
+    peer.received();
+    // the peer applies it: its window of stream 1 is 2^31-1, not beyond (no FLOW_CONTROL_ERROR)
+    const { client: c, server: s, pump } = pair();
+    pump();
+    c.sendHeaders(1, POST);
+    pump();
+    s.incrementFlowControlWindow(MAX_INT31 - 65535, 1);
+    expect(() => s.updateSettings([[SettingId.INITIAL_WINDOW_SIZE, 65536]])).toThrow(UsageError);
+    s.updateSettings([[SettingId.INITIAL_WINDOW_SIZE, 65535]]);
+    pump();
+    expect(c.streams.get(1)!.send.size).toBe(MAX_INT31);
+  });
+
+  it('acknowledgeReceivedData for a stream never opened throws before touching the connection window', () => {
+    const { conn, peer, f } = server();
+    peer.send(f.headers(1).request('POST', '/'), f.data(1, new Uint8Array(10000)));
+    peer.received();
+    const before = { current: conn.recvWindow.current, processed: conn.recvWindow.processed };
+    expect(() => conn.acknowledgeReceivedData(40000, 9)).toThrow(/never opened/);
+    expect({ current: conn.recvWindow.current, processed: conn.recvWindow.processed }).toEqual(before);
+    peer.expectNothing();
+  });
+});
+
 describe('§8.1.1 malformed requests never reach the application', () => {
   it('resets a request whose HEADERS carries END_STREAM and content-length 5 without emitting RequestReceived (RFC 9113 §8.1.1)', () => {
     const { conn, peer, f } = server();
