@@ -119,6 +119,19 @@ export class FrameDecoder {
     return this.block !== null;
   }
 
+  /**
+   * True while a header block is incomplete in any way: waiting for CONTINUATION frames, a
+   * HEADERS / PUSH_PROMISE / CONTINUATION frame partly received, or a frame header (9 octets)
+   * partly received. A deadline on this stops a peer that trickles a header block octet by
+   * octet; a partly received DATA frame is not counted (a slow upload is legitimate).
+   */
+  get headerBlockPending(): boolean {
+    if (this.block !== null) return true;
+    const h = this.header;
+    if (h === null) return this.available > 0 && this.prefaceLeft === 0;
+    return h.type === FrameType.HEADERS || h.type === FrameType.PUSH_PROMISE || h.type === FrameType.CONTINUATION;
+  }
+
   /** Adds received bytes. The decoder may keep views of `chunk`: do not change it afterwards. */
   push(chunk: Uint8Array): void {
     if (chunk.length === 0) return;

@@ -22,8 +22,10 @@ export class Body implements AsyncIterable<Uint8Array> {
   constructor(private readonly ack: (n: number) => void) {}
 
   push(data: Uint8Array, flowLength: number): void {
-    if (this.failed !== undefined) {
-      this.ack(flowLength); // nobody will read it
+    if (this.failed !== undefined || data.length === 0) {
+      // nobody will read it, or there is nothing to read (an empty or padding-only DATA frame
+      // wakes no reader: it is not body octets)
+      if (flowLength > 0) this.ack(flowLength);
       return;
     }
     if (data.length <= SMALL_CHUNK) {

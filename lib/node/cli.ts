@@ -8,6 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { parseArgs } from 'node:util';
 import { SCHEDULER_NAMES } from '../priority/index.js';
 import type { SchedulerName } from '../priority/scheduler.js';
+import { MAX_TIMER } from './endpoint.js';
 import { createH2Server } from './server.js';
 import { staticHandler } from './static.js';
 
@@ -95,6 +96,7 @@ function main(argv: string[]): void {
     const raw = values[flag]!;
     const n = Number(raw);
     if (!/^\d+$/.test(raw) || !Number.isSafeInteger(n)) fail(`--${flag} must be a whole number, not ${raw}`);
+    if (flag !== 'max-connections' && n > MAX_TIMER) fail(`--${flag} must be at most ${MAX_TIMER} ms (about 24.8 days)`);
     return n;
   };
   const drainTimeoutMs = count('drain-timeout');

@@ -12,7 +12,7 @@
  */
 import type { Socket } from 'node:net';
 import { ErrorCode, MAX_INT31 } from '../constants.js';
-import { ConnectionError } from '../errors.js';
+import { ConnectionError, UsageError } from '../errors.js';
 import type { H2Event } from '../events.js';
 import { H2Connection, type H2ConnectionOptions } from '../connection/connection.js';
 import type { SchedulerName } from '../priority/scheduler.js';
@@ -80,6 +80,20 @@ export interface StreamCounts {
   engineStreams: number;
 }
 
+/** The longest delay a Node timer takes (longer ones fire after 1 ms). */
+export const MAX_TIMER: number = 2 ** 31 - 1;
+
+/**
+ * A timeout option in ms: the default when absent, at most {@link MAX_TIMER} (Node would turn a
+ * longer one into 1 ms).
+ * @throws UsageError for a negative or non-integer value.
+ */
+export function timerMs(value: number | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (!Number.isInteger(value) || value < 0) throw new UsageError(`a timeout is a whole number of milliseconds, not ${value}`);
+  return Math.min(value, MAX_TIMER);
+}
+
 /** The PING payload of a graceful shutdown's round trip (RFC 9113 §6.8). */
 const SHUTDOWN_PING = Buffer.from('h2s-shut');
 
@@ -112,6 +126,8 @@ export abstract class Endpoint {
   protected lastReadAt: number = Date.now();
   private headerBlockSince = 0;
   private blockedSince = 0;
+  private drains = 0;
+  private drainsSeen = 0;
 
   protected constructor(protected readonly socket: Socket, clientSide: boolean, endpointOptions: EndpointOptions, idleDefault: number) {
     // A small outbound buffer keeps scheduling decisions close to the wire.
@@ -121,14 +137,14 @@ export abstract class Endpoint {
       onWritable: () => this.schedule(),
       onStreamDone: (id) => this.outboundDone.push(id),
     });
-    this.idleMs = endpointOptions.idleTimeout ?? idleDefault;
-    this.lingerMs = endpointOptions.lingerMs ?? 1000;
-    this.drainMs = endpointOptions.drainTimeoutMs ?? 30000;
+    this.idleMs = timerMs(endpointOptions.idleTimeout, idleDefault);
+    this.lingerMs = timerMs(endpointOptions.lingerMs, 1000);
+    this.drainMs = timerMs(endpointOptions.drainTimeoutMs, 30000);
     this.deadlines = {
       handshakeAt: 0, // set by a server session (see startDeadline)
-      header: endpointOptions.headerTimeout ?? 10000,
+      header: timerMs(endpointOptions.headerTimeout, 10000),
       body: 0, // a server option (bodyTimeout)
-      send: endpointOptions.sendTimeout ?? 60000,
+      send: timerMs(endpointOptions.sendTimeout, 60000),
     };
 
     socket.setNoDelay(true);
@@ -136,7 +152,7 @@ export abstract class Endpoint {
     socket.on('drain', () => this.guarded(this.onDrain, undefined));
     socket.on('error', (e: Error) => this.guarded(this.finish, e.message));
     socket.on('close', () => this.guarded(this.onSocketClose, undefined));
-    this.settingsTimer = setTimeout(() => this.guarded(this.onSettingsTimeout, undefined), endpointOptions.settingsTimeout ?? 10000);
+    this.settingsTimer = setTimeout(() => this.guarded(this.onSettingsTimeout, undefined), timerMs(endpointOptions.settingsTimeout, 10000) || MAX_TIMER);
     this.settingsTimer.unref();
   }
 
@@ -280,7 +296,7 @@ export abstract class Endpoint {
     this.sender.handle(events);
     if (this.awaitingShutdownAck) this.checkShutdownAck(events);
     this.handleEvents(events);
-    if (this.conn.decoder.inHeaderBlock) {
+    if (this.conn.decoder.headerBlockPending) {
       if (this.headerBlockSince === 0) this.headerBlockSince = this.lastReadAt;
     } else this.headerBlockSince = 0;
     this.flush();
@@ -323,8 +339,11 @@ export abstract class Endpoint {
       again = true;
     }
     if (this.blocked && d.send > 0) {
-      if (this.blockedSince === 0) this.blockedSince = now;
-      else if (now - this.blockedSince >= d.send) {
+      // progress is a 'drain' since the last look: a socket that blocks again at once is still moving
+      if (this.blockedSince === 0 || this.drains !== this.drainsSeen) {
+        this.blockedSince = now;
+        this.drainsSeen = this.drains;
+      } else if (now - this.blockedSince >= d.send) {
         this.stats.error = `the socket accepted nothing for ${d.send} ms`;
         this.finish(this.stats.error);
         this.socket.destroy();
@@ -361,6 +380,7 @@ export abstract class Endpoint {
   }
 
   private onDrain(): void {
+    this.drains++;
     this.blocked = false;
     this.flush();
     this.maybeEnd();

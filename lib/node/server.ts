@@ -11,7 +11,7 @@ import tls from 'node:tls';
 import { CLIENT_PREFACE, ErrorCode } from '../constants.js';
 import { H2Connection } from '../connection/connection.js';
 import type { HeaderField } from '../hpack/types.js';
-import type { StreamCounts } from './endpoint.js';
+import { type StreamCounts, timerMs } from './endpoint.js';
 import { type Handler, Session, type SessionOptions } from './session.js';
 
 /** Options of {@link createH2Server}. */
@@ -73,7 +73,7 @@ export function createH2Server(handler: Handler, options: H2ServerOptions = {}):
   const sessions = new Set<Session>();
   let idle: (() => void) | undefined;
   const withSession = new WeakSet<net.Socket>();
-  const handshakeMs = options.handshakeTimeout ?? 10000;
+  const handshakeMs = timerMs(options.handshakeTimeout, 10000);
   const open = (socket: net.Socket): Session => {
     withSession.add(socket);
     const s = new Session(socket, handler, {

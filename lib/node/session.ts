@@ -25,7 +25,7 @@ import { prepareOutbound } from '../headers.js';
 import type { HeaderField, HeaderInput } from '../hpack/types.js';
 import { destroySource } from '../sender/sender.js';
 import { Body } from './body.js';
-import { Endpoint, type EndpointOptions, type EndpointStats } from './endpoint.js';
+import { Endpoint, type EndpointOptions, type EndpointStats, timerMs } from './endpoint.js';
 
 /** A request as the handler sees it. */
 export interface H2Request {
@@ -194,6 +194,11 @@ class Exchange implements H2Request, H2Response {
     return this.inbound?.waitingSince ?? 0;
   }
 
+  /** The body deadline counts from `now` (the client could not send until now). */
+  restartBodyWait(now: number): void {
+    if (this.inbound !== undefined && this.inbound.waitingSince > 0) this.inbound.waitingSince = now;
+  }
+
   /** Request body octets arrived. */
   pushInbound(data: Uint8Array, flowLength: number): void {
     this.body.push(data, flowLength);
@@ -297,14 +302,20 @@ class Exchange implements H2Request, H2Response {
   }
 }
 
+/** Octets a stalled response must move within the send deadline to count as progress. */
+const PROGRESS = 1024;
+
 export class Session extends Endpoint {
   private readonly exchanges = new Map<number, Exchange>();
+  /** Connection-window stall watch: total DATA octets sent at the last look, and since when. */
+  private connSentSeen = 0;
+  private connStallSince = 0;
   /** Exchanges of the current read, dispatched once the whole batch was applied. */
   private readonly arrived: Exchange[] = [];
 
   constructor(socket: Socket, private readonly handler: Handler, private readonly options: SessionOptions = {}) {
     super(socket, false, options, 120000);
-    this.deadlines.body = options.bodyTimeout ?? 30000;
+    this.deadlines.body = timerMs(options.bodyTimeout, 30000);
   }
 
   /**
@@ -312,7 +323,7 @@ export class Session extends Endpoint {
    * (ms since the epoch, default now) starts the handshake deadline.
    */
   start(initial?: Uint8Array, acceptedAt: number = Date.now()): void {
-    const ms = this.options.handshakeTimeout ?? 10000;
+    const ms = timerMs(this.options.handshakeTimeout, 10000);
     if (ms > 0) this.startDeadline(acceptedAt + ms);
     this.guarded(this.begin, initial);
   }
@@ -327,7 +338,7 @@ export class Session extends Endpoint {
   /** Starts after an HTTP/1.1 `Upgrade: h2c` (the 101 was written): stream 1 is that request. */
   startUpgraded(settingsHeader: string, request: { method: string; path: string; headers: HeaderField[] }, rest?: Uint8Array, acceptedAt: number = Date.now()): void {
     this.conn.initiateUpgradeConnection(settingsHeader);
-    const ms = this.options.handshakeTimeout ?? 10000;
+    const ms = timerMs(this.options.handshakeTimeout, 10000);
     if (ms > 0) this.startDeadline(acceptedAt + ms); // the preface and SETTINGS still have to come
     this.guarded(this.beginUpgraded, { request, rest });
   }
@@ -451,30 +462,49 @@ export class Session extends Endpoint {
     const { body, send } = this.deadlines;
     if (this.exchanges.size === 0) return false;
     if (body === 0 && send === 0) return false;
+    const conn = this.conn;
     const sender = this.sender;
+    // The connection window: stalled only while it stays at 0 and no DATA at all moves — when it
+    // is 0 because the scheduler gave it to other streams, those streams are moving.
+    let connStalled = false;
+    if (send > 0) {
+      const total = sender.sentTotal;
+      if (conn.sendWindow.size > 0 || total - this.connSentSeen >= PROGRESS || this.connStallSince === 0) {
+        this.connStallSince = now;
+        this.connSentSeen = total;
+      } else connStalled = now - this.connStallSince >= send;
+    }
     for (const x of [...this.exchanges.values()]) {
+      const id = x.streamId;
       const waiting = x.bodyWaitingSince;
-      if (body > 0 && waiting > 0 && now - waiting >= body) {
-        this.resetExchange(x, ErrorCode.CANCEL, `no request body octets for ${body} ms`);
-        continue;
+      if (body > 0 && waiting > 0) {
+        // time counts only while the client may send: our own windows closed is not its stall
+        if (conn.recvWindow.current <= 0 || (conn.streams.get(id)?.recv.current ?? 1) <= 0) x.restartBodyWait(now);
+        else if (now - waiting >= body) {
+          this.resetExchange(x, ErrorCode.CANCEL, `no request body octets for ${body} ms`);
+          continue;
+        }
       }
       if (send === 0) continue;
-      const id = x.streamId;
-      if (sender.queued(id) === 0) {
+      const queued = sender.queued(id);
+      if (queued === 0) {
         x.stallSince = 0;
         continue;
       }
-      const sent = sender.sentOctets(id);
-      if (x.stallSince === 0 || sent !== x.sentSeen) {
-        x.sentSeen = sent;
-        x.stallSince = now;
+      if (connStalled) {
+        this.resetExchange(x, ErrorCode.CANCEL, `the connection window stayed at 0 for ${send} ms`);
         continue;
       }
-      // stalled: is it the peer's windows (not our scheduler giving other streams the turn)?
-      const s = this.conn.streams.get(id);
-      const shut = s === undefined || s.send.size <= 0 || this.conn.sendWindow.size <= 0;
-      if (shut && now - x.stallSince >= send) this.resetExchange(x, ErrorCode.CANCEL, `no flow-control window for ${send} ms`);
-      else if (!shut) x.stallSince = now;
+      // progress is at least PROGRESS octets (or what was left): a peer that opens its window an
+      // octet at a time to keep a stream (and its file) alive is not making progress
+      const sent = sender.sentOctets(id);
+      const s = conn.streams.get(id);
+      if (x.stallSince === 0 || sent - x.sentSeen >= Math.min(PROGRESS, queued) || (s !== undefined && s.send.size >= Math.min(PROGRESS, queued))) {
+        x.sentSeen = sent;
+        x.stallSince = now;
+      } else if (now - x.stallSince >= send) {
+        this.resetExchange(x, ErrorCode.CANCEL, `no flow-control window for ${send} ms`);
+      }
     }
     return this.exchanges.size > 0;
   }

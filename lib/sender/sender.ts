@@ -96,6 +96,7 @@ export class Sender {
   private readonly onDrain: ((id: number) => void) | undefined;
   private readonly onWritable: (() => void) | undefined;
   private readonly onStreamDone: ((id: number) => void) | undefined;
+  private totalSent: number;
 
   constructor(conn: H2Connection, options: SenderOptions = {}) {
     this.conn = conn;
@@ -111,11 +112,17 @@ export class Sender {
     this.onDrain = options.onDrain;
     this.onWritable = options.onWritable;
     this.onStreamDone = options.onStreamDone;
+    this.totalSent = 0;
   }
 
   /** Octets queued for `streamId` and not yet handed to the connection. */
   queued(streamId: number): number {
     return this.streams.get(streamId)?.queued ?? 0;
+  }
+
+  /** DATA octets handed to the connection so far, all streams (progress of the connection). */
+  get sentTotal(): number {
+    return this.totalSent;
   }
 
   /** DATA octets of `streamId` handed to the connection so far (0 once the stream is gone). */
@@ -351,6 +358,7 @@ export class Sender {
       const last = st.ending && st.trailers === undefined && n === st.queued;
       conn.sendData(id, this.take(st, n), { endStream: last });
       st.sent += n;
+      this.totalSent += n;
       this.scheduler.charge(id, n);
       moved += n;
       if (last) {

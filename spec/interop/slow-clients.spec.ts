@@ -192,6 +192,104 @@ describe('slow clients (issue 15): each stalled phase gives up in time', () => {
   });
 });
 
+describe('what the deadlines do not count, and what they see through', () => {
+  it('a stream waiting its turn behind another (fifo) while the connection window is spent on that one is not reset', async () => {
+    const s = await serve(['--scheduler', 'fifo'], 300);
+    try {
+      const p = await handshake(s.port, 0x7fffffff); // stream windows wide open; the connection's 64 KiB
+      p.socket.write(Buffer.concat([p.f.headers(1).request('GET', '/big.bin').eos().encode(), p.f.headers(3).request('GET', '/index.html').eos().encode()]));
+      for (let i = 0; i < 15; i++) {
+        await sleep(100);
+        p.socket.write(p.f.windowUpdate(0, 16384).encode()); // a reader returning window as it consumes
+      }
+      expect(resetsOf(p.received, 3)).toEqual([]);
+      expect(resetsOf(p.received, 1)).toEqual([]);
+      expect(dataOf(p.received, 1)).toBeGreaterThan(65535 + 10 * 16384);
+      p.socket.destroy();
+    } finally {
+      await s.stop();
+    }
+  });
+
+  it('opening the window one octet at a time is no progress: the stream is reset at the send deadline anyway', async () => {
+    const s = await serve([], 300);
+    try {
+      const p = await handshake(s.port, 0);
+      p.socket.write(p.f.headers(1).request('GET', '/big.bin').eos().encode());
+      const trickle = setInterval(() => { if (!p.socket.destroyed) p.socket.write(p.f.windowUpdate(1, 1).encode()); }, 100);
+      await p.until((fs) => resetsOf(fs, 1).length > 0, 3000).finally(() => clearInterval(trickle));
+      expect(resetsOf(p.received, 1)[0]!.errorCode).toBe(ErrorCode.CANCEL);
+      expect(dataOf(p.received, 1)).toBeLessThan(100);
+      p.socket.destroy();
+    } finally {
+      await s.stop();
+    }
+  });
+
+  it('empty DATA frames are not body octets: a body wait fed only those is reset at the body deadline', async () => {
+    const s = await serve([], 300);
+    try {
+      const p = await handshake(s.port);
+      p.socket.write(p.f.headers(1).request('POST', '/echo').encode());
+      const empties = setInterval(() => { if (!p.socket.destroyed) p.socket.write(p.f.data(1, '').encode()); }, 50);
+      await p.until((fs) => resetsOf(fs, 1).length > 0, 3000).finally(() => clearInterval(empties));
+      expect(resetsOf(p.received, 1)[0]!.errorCode).toBe(ErrorCode.CANCEL);
+      p.socket.destroy();
+    } finally {
+      await s.stop();
+    }
+  });
+
+  it('a HEADERS frame trickled an octet at a time meets the header deadline (the frame itself is part of the block)', async () => {
+    const s = await serve([], 300);
+    try {
+      const p = await handshake(s.port);
+      const frame = p.f.headers(1).request('GET', '/index.html').eos().encode();
+      let i = 0;
+      const t0 = Date.now();
+      const trickle = setInterval(() => { if (!p.socket.destroyed && i < frame.length) p.socket.write(frame.subarray(i, ++i)); }, 100);
+      const took = await closedAfter(p, t0, 3000);
+      clearInterval(trickle);
+      expect(goawayOf(p.received)?.errorCode).toBe(ErrorCode.PROTOCOL_ERROR);
+      expect(took).toBeLessThan(1500);
+    } finally {
+      await s.stop();
+    }
+  });
+
+  it('time while the server\'s own receive window is closed does not count against the body deadline', async () => {
+    const { startServer } = await import('./helpers.js');
+    const s = await startServer({
+      bodyTimeout: 300,
+      handler: async (req, res) => {
+        if (req.path === '/late') await sleep(900); // its unread body holds the whole connection window meanwhile
+        let n = 0;
+        for await (const c of req.body) n += c.length;
+        res.respond(200);
+        res.end(`read ${n}`);
+      },
+    });
+    const c = await connect(s.url);
+    try {
+      const late = c.request({ method: 'POST', path: '/late', body: Buffer.alloc(65535, 1) });
+      await sleep(50);
+      const eager = c.request({ method: 'POST', path: '/eager', body: Buffer.alloc(1000, 2) });
+      expect(await (await late).text()).toBe('read 65535');
+      expect(await (await eager).text()).toBe('read 1000');
+    } finally {
+      c.destroy();
+      await s.h2.close();
+    }
+  });
+
+  it('the CLI refuses a timeout Node cannot keep (above 2^31-1 ms) with one clear line', async () => {
+    const { spawnSync } = await import('node:child_process');
+    const r = spawnSync(process.execPath, [CLI, 'serve', site, '--port', '0', '--handshake-timeout', '2147483648'], { encoding: 'utf8' });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/--handshake-timeout must be at most 2147483647 ms/);
+  });
+});
+
 describe('TLS handshake deadline', () => {
   itWith(['openssl'], 'a TLS connection that never sends a ClientHello, or never its preface after the handshake, is closed', async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'h2sched-tls-'));
