@@ -2,7 +2,8 @@
  * H2Connection: the sans-IO HTTP/2 connection (python h2's H2Connection, camelCase). Bytes go in
  * through `receiveData`, which returns events; frames to send pile up in an outbound buffer that
  * `dataToSend` drains. Nothing here does I/O or keeps time. This file holds the state and the
- * local API (the send side); `recv.ts` handles the peer's frames.
+ * local API (the send side); `send.ts` the checks the API makes before it queues anything, and
+ * `recv.ts` handles the peer's frames.
  */
 import { AbuseGuard } from './guard.js';
 import { CLIENT_PREFACE, ErrorCode, FrameType, MAX_INT31, SettingId } from '../constants.js';
@@ -13,16 +14,20 @@ import { FrameDecoder } from '../frame/decoder.js';
 import { encodeFrame, encodeHeaders, encodePushPromise } from '../frame/encoder.js';
 import { FrameSink } from '../frame/sink.js';
 import type { PriorityFields, Setting } from '../frame/types.js';
-import { type BlockKind, prepareOutbound, promiseProblem } from '../headers.js';
+import { prepareOutbound, promiseProblem } from '../headers.js';
 import { HeaderCodec } from '../hpack/index.js';
 import type { HeaderInput } from '../hpack/types.js';
 import { RecvWindow, SendWindow } from '../flow/window.js';
 import { LocalSettings, RemoteSettings } from '../settings.js';
-import { ClosedBy, cell, StreamInput, StreamState } from '../stream/state.js';
-import { H2Stream, Phase } from '../stream/stream.js';
+import { StreamInput, StreamState } from '../stream/state.js';
+import { Phase } from '../stream/stream.js';
 import { StreamStore } from '../stream/store.js';
 import { type H2ConnectionOptions, type ResolvedOptions, resolveOptions } from './options.js';
-import { applyRemoteSettings, discarded, receiveFrame } from './recv.js';
+import { applyRemoteSettings, receiveFrame, streamError } from './recv.js';
+import {
+  checkAltsvc, checkPad, checkPriority, checkPushedResponse, checkStreamWindowUpdate, checkWindowRaise, fitDebugData, newLocalStream,
+  notOpen, outboundKind,
+} from './send.js';
 import { ConnectionInput, ConnectionState, nextConnectionState } from './state.js';
 import { decodeSettings, encodeSettings } from '../frame/settings.js';
 
@@ -180,7 +185,7 @@ export class H2Connection {
           frame = this.decoder.next();
         } catch (e) {
           if (e instanceof StreamError) {
-            this.streamError(e, events);
+            streamError(this, e, events);
             continue;
           }
           throw e;
@@ -190,7 +195,7 @@ export class H2Connection {
         try {
           receiveFrame(this, frame, events);
         } catch (e) {
-          if (e instanceof StreamError) this.streamError(e, events);
+          if (e instanceof StreamError) streamError(this, e, events);
           else throw e;
         }
       }
@@ -311,10 +316,10 @@ export class H2Connection {
     let s = this.streams.get(streamId);
     const isNew = s === undefined;
     if (s === undefined) {
-      if (this.streams.closedBy(streamId) !== undefined) throw this.notOpen(streamId, 'cannot send headers');
-      s = this.newLocalStream(streamId);
+      if (this.streams.closedBy(streamId) !== undefined) throw notOpen(this, streamId, 'cannot send headers');
+      s = newLocalStream(this, streamId);
     }
-    const kind = this.outboundKind(s, headers);
+    const kind = outboundKind(this, s, headers);
     if (kind === 'informational' && endStream) throw new UsageError('a 1xx response cannot end the stream');
     if (kind === 'trailers' && !endStream) throw new UsageError('trailers must end the stream');
     const { fields, info } = prepareOutbound(headers, kind, {
@@ -332,12 +337,7 @@ export class H2Connection {
       checkPriority(streamId, priority);
     }
     checkPad(options.padLength);
-    if (s.state === StreamState.RESERVED_LOCAL && this.streams.openLocal + 1 > this.remoteSettings.maxConcurrentStreams) {
-      // The pushed response opens the promised stream, which counts from now on; the promise
-      // itself did not (reserved streams do not count, RFC 9113 §5.1.2).
-      // > Endpoints MUST NOT exceed the limit set by their peer.   RFC 9113 §5.1.2
-      throw new UsageError(`the peer allows ${this.remoteSettings.maxConcurrentStreams} concurrent streams: the pushed response on ${streamId} waits until one closes (or reset it)`);
-    }
+    checkPushedResponse(this, s);
     if (isNew) this.streams.add(s); // built above, stored only once everything is valid
     if (this.streams.apply(s, StreamInput.SEND_HEADERS) === undefined) {
       throw new UsageError(`cannot send headers on stream ${streamId} in state ${s.state}`);
@@ -364,7 +364,7 @@ export class H2Connection {
   sendData(streamId: number, data: Uint8Array, options: SendDataOptions = {}): void {
     this.assertOpen();
     const s = this.streams.get(streamId);
-    if (s === undefined) throw this.notOpen(streamId, 'cannot send DATA');
+    if (s === undefined) throw notOpen(this, streamId, 'cannot send DATA');
     checkPad(options.padLength);
     const size = data.length + (options.padLength === undefined ? 0 : options.padLength + 1);
     if (size > this.maxOutboundFrameSize) throw new UsageError(`DATA of ${size} octets exceeds the peer's MAX_FRAME_SIZE ${this.maxOutboundFrameSize}`);
@@ -387,7 +387,7 @@ export class H2Connection {
   resetStream(streamId: number, errorCode: number = ErrorCode.NO_ERROR): void {
     this.assertOpen();
     const s = this.streams.get(streamId);
-    if (s === undefined) throw this.notOpen(streamId, 'cannot reset it');
+    if (s === undefined) throw notOpen(this, streamId, 'cannot reset it');
     if (this.streams.apply(s, StreamInput.SEND_RST_STREAM) === undefined) throw new UsageError(`stream ${streamId} cannot be reset in state ${s.state}`);
     encodeFrame(this.out, { type: FrameType.RST_STREAM, streamId, errorCode });
   }
@@ -405,21 +405,8 @@ export class H2Connection {
     // > Endpoints MUST NOT increase the value they send in the last stream identifier.   RFC 9113 §6.8
     const last = this.goawaySent === undefined ? lastStreamId : Math.min(this.goawaySent, lastStreamId);
     this.advance(errorCode === ErrorCode.NO_ERROR ? ConnectionInput.SEND_GOAWAY : ConnectionInput.SEND_GOAWAY_ERROR);
-    encodeFrame(this.out, { type: FrameType.GOAWAY, streamId: 0, lastStreamId: last, errorCode, debugData: this.debugData(options.debugData ?? EMPTY) });
+    encodeFrame(this.out, { type: FrameType.GOAWAY, streamId: 0, lastStreamId: last, errorCode, debugData: fitDebugData(this, options.debugData ?? EMPTY) });
     this.goawaySent = last;
-  }
-
-  /**
-   * GOAWAY debug data cut to what fits in one frame the peer accepts (the opaque data is only a
-   * diagnostic; the GOAWAY itself must get through).
-   * > An endpoint MUST send an error code of FRAME_SIZE_ERROR if a frame exceeds the size
-   * > defined in SETTINGS_MAX_FRAME_SIZE ... A frame size error in a frame that could alter the
-   * > state of the entire connection MUST be treated as a connection error ... any frame with a
-   * > stream identifier of 0.   RFC 9113 §4.2
-   */
-  private debugData(d: Uint8Array): Uint8Array {
-    const room = this.maxOutboundFrameSize - 8;
-    return d.length > room ? d.subarray(0, room) : d;
   }
 
   /** Sends a PING with 8 octets of opaque data. */
@@ -433,27 +420,8 @@ export class H2Connection {
   updateSettings(settings: ReadonlyMap<number, number> | readonly Setting[]): void {
     this.assertOpen();
     const list = settings instanceof Map ? [...settings.entries()] : (settings as readonly Setting[]);
-    let window: number | undefined;
-    for (const [id, value] of list) if (id === SettingId.INITIAL_WINDOW_SIZE) window = value;
-    if (window !== undefined && Number.isInteger(window)) {
-      // > An endpoint MUST treat a change to SETTINGS_INITIAL_WINDOW_SIZE that causes any
-      // > flow-control window to exceed the maximum size as a connection error (Section 5.4.1)
-      // > of type FLOW_CONTROL_ERROR.   RFC 9113 §6.9.2
-      // The peer's window of a stream is at most ours (data in flight only lowers it) plus the
-      // raises it may have applied before its ACK reaches us.
-      const raise = Math.max(window, this.localSettings.upperBound(SettingId.INITIAL_WINDOW_SIZE)!) - this.localSettings.initialWindowSize;
-      for (const s of this.streams.live.values()) {
-        if (Math.max(s.recv.current, s.recv.max) + raise > MAX_INT31) {
-          throw new UsageError(`SETTINGS_INITIAL_WINDOW_SIZE ${window} would take the peer's window of stream ${s.id} above 2^31-1 (RFC 9113 §6.9.2)`);
-        }
-      }
-    }
+    checkWindowRaise(this, list);
     this.sendSettings(list);
-  }
-
-  /** How far a stream window of the peer may be above ours: raised SETTINGS_INITIAL_WINDOW_SIZE not yet acknowledged. */
-  private pendingWindowRaise(): number {
-    return this.localSettings.upperBound(SettingId.INITIAL_WINDOW_SIZE)! - this.localSettings.initialWindowSize;
   }
 
   /**
@@ -466,17 +434,8 @@ export class H2Connection {
     let w = this.recvWindow;
     if (streamId !== undefined && streamId !== 0) {
       const s = this.streams.get(streamId);
-      if (s === undefined) throw this.notOpen(streamId, 'cannot open its window');
-      // > reserved (local): ... Receiving any type of frame other than RST_STREAM, PRIORITY, or
-      // > WINDOW_UPDATE on a stream in this state MUST be treated as a connection error ...
-      // > [reserved (remote), the peer's side of it:] ... other than HEADERS, RST_STREAM, or
-      // > PRIORITY ... MUST be treated as a connection error (Section 5.4.1) of type
-      // > PROTOCOL_ERROR.   RFC 9113 §5.1
-      if (cell(s.state, s.closedBy, StreamInput.SEND_WINDOW_UPDATE) === undefined) {
-        throw new UsageError(`cannot send WINDOW_UPDATE on stream ${streamId} in state ${s.state} (a promised stream before its response: the peer must reject it)`);
-      }
-      // > A sender MUST NOT allow a flow-control window to exceed 2^31-1 octets.   RFC 9113 §6.9.1
-      if (s.recv.current + increment + this.pendingWindowRaise() > MAX_INT31) throw new UsageError(`window of ${streamId} would exceed 2^31-1`);
+      if (s === undefined) throw notOpen(this, streamId, 'cannot open its window');
+      checkStreamWindowUpdate(this, s, increment);
       w = s.recv;
     }
     if (!w.open(increment)) throw new UsageError(`window of ${streamId ?? 0} would exceed 2^31-1`);
@@ -507,14 +466,14 @@ export class H2Connection {
   /** Octets we may send on the stream now: min(connection window, stream window). */
   localFlowControlWindow(streamId: number): number {
     const s = this.streams.get(streamId);
-    if (s === undefined) throw this.notOpen(streamId, 'no window');
+    if (s === undefined) throw notOpen(this, streamId, 'no window');
     return Math.min(this.sendWindow.size, s.send.size);
   }
 
   /** Octets the peer may send on the stream now. */
   remoteFlowControlWindow(streamId: number): number {
     const s = this.streams.get(streamId);
-    if (s === undefined) throw this.notOpen(streamId, 'no window');
+    if (s === undefined) throw notOpen(this, streamId, 'no window');
     return Math.min(this.recvWindow.current, s.recv.current);
   }
 
@@ -543,7 +502,7 @@ export class H2Connection {
     if (!this.remoteSettings.enablePush) throw new UsageError('the peer disabled server push');
     const parent = this.streams.get(streamId);
     if (this.streams.isLocal(streamId)) throw new UsageError(`stream ${streamId} is not a client stream: pushes answer a client's request (RFC 9113 §8.4)`);
-    if (parent === undefined) throw this.notOpen(streamId, 'cannot push on it');
+    if (parent === undefined) throw notOpen(this, streamId, 'cannot push on it');
     // > Frame types other than DATA or stream management frames (RST_STREAM, WINDOW_UPDATE, and
     // > PRIORITY) MUST NOT be sent on a connected stream ...   RFC 9113 §8.5
     if (parent.sentPhase === Phase.TUNNEL) throw new UsageError(`stream ${streamId} is an established CONNECT tunnel: no PUSH_PROMISE on it (RFC 9113 §8.5)`);
@@ -570,18 +529,12 @@ export class H2Connection {
   advertiseAlternativeService(fieldValue: string, target: { origin: string } | { streamId: number }): void {
     this.assertOpen();
     if (this.o.clientSide) throw new UsageError('only a server advertises alternative services');
-    // RFC 7838 §4: 2 octets of Origin-Len, the origin, the field value — all in one frame the
-    // peer accepts (a larger one is a connection error FRAME_SIZE_ERROR, RFC 9113 §4.2)
-    const origin = 'origin' in target ? target.origin : '';
-    const size = 2 + Buffer.byteLength(origin, 'latin1') + Buffer.byteLength(fieldValue, 'latin1');
-    if (origin.length > 0xffff || size > this.maxOutboundFrameSize) {
-      throw new UsageError(`an ALTSVC frame of ${size} octets exceeds the peer's MAX_FRAME_SIZE ${this.maxOutboundFrameSize}`);
-    }
+    checkAltsvc(this, 'origin' in target ? target.origin : '', fieldValue);
     if ('origin' in target) {
       if (target.origin.length === 0) throw new UsageError('an origin is required on stream 0');
       encodeFrame(this.out, { type: FrameType.ALTSVC, streamId: 0, origin: target.origin, fieldValue });
     } else {
-      if (this.streams.get(target.streamId) === undefined) throw this.notOpen(target.streamId, 'cannot advertise on it');
+      if (this.streams.get(target.streamId) === undefined) throw notOpen(this, target.streamId, 'cannot advertise on it');
       encodeFrame(this.out, { type: FrameType.ALTSVC, streamId: target.streamId, origin: '', fieldValue });
     }
   }
@@ -596,42 +549,6 @@ export class H2Connection {
     this.hpack.setDecoderMaxTableSize(this.localSettings.upperBound(SettingId.HEADER_TABLE_SIZE)!);
   }
 
-  /**
-   * @internal A stream error raised by the peer's frame: RST_STREAM, StreamReset(local). On a
-   * stream we reset already, or one above our GOAWAY's last id, nothing happens; on an idle
-   * stream the error becomes a connection error (no RST_STREAM can name an idle stream).
-   */
-  streamError(e: StreamError, events: H2Event[]): void {
-    const id = e.streamId;
-    const s = this.streams.get(id);
-    if (s === undefined) {
-      const by = this.streams.closedBy(id);
-      // > An endpoint MUST ignore frames that it receives on closed streams after it has sent a
-      // > RST_STREAM frame.   RFC 9113 §5.4.2
-      // (malformed ones too: a second RST_STREAM and a second StreamReset would report one
-      // stream's end twice)
-      if (by === ClosedBy.SEND_RST || discarded(this, id)) return;
-      if (by === undefined) {
-        // > RST_STREAM frames MUST NOT be sent for a stream in the "idle" state.   RFC 9113 §6.4
-        // A stream-scoped error on an idle stream (a malformed PRIORITY) is escalated, as §5.4.1
-        // allows: "an endpoint MAY choose to treat a stream error as a connection error".
-        throw new ConnectionError(e.errorCode, `${e.message} (stream ${id} is idle)`);
-      }
-    } else if (s.state === StreamState.CLOSED) {
-      return;
-    }
-    this.guard.provokedReset();
-    this.guard.replyQueued();
-    if (s !== undefined) {
-      s.closedBy = ClosedBy.NONE;
-      this.streams.apply(s, StreamInput.SEND_RST_STREAM);
-    } else {
-      this.streams.markReset(id);
-    }
-    encodeFrame(this.out, { type: FrameType.RST_STREAM, streamId: id, errorCode: e.errorCode });
-    events.push({ type: 'StreamReset', streamId: id, errorCode: e.errorCode, initiator: 'local' });
-  }
-
   private fail(e: ConnectionError, events: H2Event[]): void {
     e.events = events;
     if (this.state !== ConnectionState.CLOSED) {
@@ -641,7 +558,7 @@ export class H2Connection {
       const last = this.goawaySent === undefined ? highest : Math.min(this.goawaySent, highest);
       encodeFrame(this.out, {
         type: FrameType.GOAWAY, streamId: 0, lastStreamId: last, errorCode: e.errorCode,
-        debugData: this.debugData(Buffer.from(e.message.slice(0, 256), 'latin1')),
+        debugData: fitDebugData(this, Buffer.from(e.message.slice(0, 256), 'latin1')),
       });
       this.goawaySent = last;
     }
@@ -651,48 +568,4 @@ export class H2Connection {
   private assertOpen(): void {
     if (nextConnectionState(this.state, ConnectionInput.SEND_FRAME) === undefined) this.advance(ConnectionInput.SEND_FRAME);
   }
-
-  /** The UsageError for a call naming a stream that is not open, saying what became of it. */
-  private notOpen(id: number, what: string): UsageError {
-    const by = Number.isInteger(id) && id > 0 ? this.streams.closedBy(id) : undefined;
-    const why = by === undefined ? 'is not open (idle: never opened)'
-      : by === ClosedBy.SEND_RST ? 'was reset by us (RST_STREAM sent, maybe because the peer\'s frames on it were malformed)'
-        : by === ClosedBy.RECV_RST ? 'was reset by the peer (RST_STREAM received)' : 'is closed';
-    return new UsageError(`${what}: stream ${id} ${why}`);
-  }
-
-  /** A stream we open: checks id and limits; not stored until the send succeeds. */
-  private newLocalStream(id: number): H2Stream {
-    if (!Number.isInteger(id) || id < 1 || id > MAX_INT31) throw new UsageError(`bad stream id ${id}`);
-    if (!this.streams.isLocal(id)) throw new UsageError(`stream ${id} has the peer's parity`);
-    if (id <= this.streams.highestLocal) throw new UsageError(`stream ${id} is not above the highest id used (${this.streams.highestLocal})`);
-    if (nextConnectionState(this.state, ConnectionInput.OPEN_STREAM) === undefined) {
-      throw new UsageError('the connection is draining or closed (GOAWAY): no new streams on it');
-    }
-    if (this.streams.openLocal + 1 > this.remoteSettings.maxConcurrentStreams) {
-      throw new UsageError(`the peer allows ${this.remoteSettings.maxConcurrentStreams} concurrent streams`);
-    }
-    return new H2Stream(id, this.remoteSettings.initialWindowSize, this.localSettings.initialWindowSize);
-  }
-
-  private outboundKind(s: H2Stream, headers: readonly HeaderInput[]): BlockKind {
-    // > Frame types other than DATA or stream management frames (RST_STREAM, WINDOW_UPDATE, and
-    // > PRIORITY) MUST NOT be sent on a connected stream ...   RFC 9113 §8.5
-    if (s.sentPhase === Phase.TUNNEL) throw new UsageError(`stream ${s.id} is an established CONNECT tunnel: only DATA, RST_STREAM, WINDOW_UPDATE and PRIORITY (RFC 9113 §8.5)`);
-    if (this.o.clientSide) return s.sentPhase === Phase.NONE ? 'request' : 'trailers';
-    if (s.sentPhase === Phase.FINAL) return 'trailers';
-    if (s.sentPhase === Phase.TRAILERS) throw new UsageError('trailers were already sent');
-    const status = headers.find((h) => String(h[0]) === ':status');
-    return status !== undefined && /^1\d\d$/.test(String(status[1])) ? 'informational' : 'response';
-  }
-}
-
-function checkPriority(streamId: number, p: PriorityFields): void {
-  if (!Number.isInteger(p.weight) || p.weight < 1 || p.weight > 256) throw new UsageError(`weight ${p.weight} outside 1..256`);
-  if (!Number.isInteger(p.dependsOn) || p.dependsOn < 0 || p.dependsOn > MAX_INT31) throw new UsageError(`bad dependency ${p.dependsOn}`);
-  if (p.dependsOn === streamId) throw new UsageError(`stream ${streamId} cannot depend on itself`);
-}
-
-function checkPad(pad: number | undefined): void {
-  if (pad !== undefined && (!Number.isInteger(pad) || pad < 0 || pad > 255)) throw new UsageError(`padding ${pad} outside 0..255`);
 }

@@ -8,6 +8,7 @@
 import { ErrorCode, Flag, FrameType, SettingId } from '../constants.js';
 import { writeU32 } from '../bytes.js';
 import { allocFrame } from '../frame/header.js';
+import { encodeRstStream } from '../frame/rst-stream.js';
 import { ConnectionError, StreamError } from '../errors.js';
 import type { ChangedSetting, H2Event } from '../events.js';
 import type {
@@ -42,6 +43,42 @@ export function receiveFrame(c: H2Connection, frame: Frame, events: H2Event[]): 
   }
 }
 
+/**
+ * A stream error raised by the peer's frame: RST_STREAM, StreamReset(local). On a stream we reset
+ * already, or one above our GOAWAY's last id, nothing happens; on an idle stream the error becomes
+ * a connection error (no RST_STREAM can name an idle stream).
+ */
+export function streamError(c: H2Connection, e: StreamError, events: H2Event[]): void {
+  const id = e.streamId;
+  const s = c.streams.get(id);
+  if (s === undefined) {
+    const by = c.streams.closedBy(id);
+    // > An endpoint MUST ignore frames that it receives on closed streams after it has sent a
+    // > RST_STREAM frame.   RFC 9113 §5.4.2
+    // (malformed ones too: a second RST_STREAM and a second StreamReset would report one
+    // stream's end twice)
+    if (by === ClosedBy.SEND_RST || discarded(c, id)) return;
+    if (by === undefined) {
+      // > RST_STREAM frames MUST NOT be sent for a stream in the "idle" state.   RFC 9113 §6.4
+      // A stream-scoped error on an idle stream (a malformed PRIORITY) is escalated, as §5.4.1
+      // allows: "an endpoint MAY choose to treat a stream error as a connection error".
+      throw new ConnectionError(e.errorCode, `${e.message} (stream ${id} is idle)`);
+    }
+  } else if (s.state === StreamState.CLOSED) {
+    return;
+  }
+  c.guard.provokedReset();
+  c.guard.replyQueued();
+  if (s !== undefined) {
+    s.closedBy = ClosedBy.NONE;
+    c.streams.apply(s, StreamInput.SEND_RST_STREAM);
+  } else {
+    c.streams.markReset(id);
+  }
+  encodeRstStream(c.out, { streamId: id, errorCode: e.errorCode });
+  events.push({ type: 'StreamReset', streamId: id, errorCode: e.errorCode, initiator: 'local' });
+}
+
 /** Acts on a table verdict: true when the frame is to be processed. */
 function verdict(c: Cell | undefined, streamId: number): boolean {
   if (c === undefined || c.verdict === Verdict.ACCEPT) return true;
@@ -69,7 +106,7 @@ function notLive(c: H2Connection, streamId: number, input: StreamInput): boolean
  * > that the state maintained for field section compression is consistent ...; similarly, DATA
  * > frames MUST be counted toward the connection flow-control window.   RFC 9113 §6.8
  */
-export function discarded(c: H2Connection, id: number): boolean {
+function discarded(c: H2Connection, id: number): boolean {
   const last = c.goawaySent;
   if (last === undefined || id <= last || c.streams.isLocal(id)) return false;
   return id <= c.goawayIgnoredUpTo || id <= c.streams.highestRemote;
@@ -322,7 +359,6 @@ export function applyRemoteSettings(c: H2Connection, settings: readonly Setting[
   return changed;
 }
 
-
 function recvPushPromise(c: H2Connection, f: PushPromiseFrame, events: H2Event[]): void {
   // > A client cannot push. Thus, servers MUST treat the receipt of a PUSH_PROMISE frame as a
   // > connection error (Section 5.4.1) of type PROTOCOL_ERROR.   RFC 9113 §8.4
@@ -365,7 +401,7 @@ function recvPushPromise(c: H2Connection, f: PushPromiseFrame, events: H2Event[]
   const promised = c.streams.create(pid, c.remoteSettings.initialWindowSize, c.localSettings.initialWindowSize);
   c.streams.apply(promised, StreamInput.RECV_PROMISED);
   // A push on a stream we reset is refused, the promised stream reset; on a tunnel, both are.
-  if (onTunnel) c.streamError(new StreamError(f.streamId, ErrorCode.PROTOCOL_ERROR, 'PUSH_PROMISE on a CONNECT tunnel'), events);
+  if (onTunnel) streamError(c, new StreamError(f.streamId, ErrorCode.PROTOCOL_ERROR, 'PUSH_PROMISE on a CONNECT tunnel'), events);
   if (!parentOk || onTunnel) throw new StreamError(pid, ErrorCode.REFUSED_STREAM, onTunnel ? `push on CONNECT tunnel ${f.streamId}` : `push on stream ${f.streamId}, which we reset`);
   if (overBudget) throw new StreamError(pid, ErrorCode.REFUSED_STREAM, `${c.guard.maxReservedStreams} promised streams wait already`);
   if (tooLarge) throw new StreamError(pid, tooLarge.errorCode, tooLarge.message);
