@@ -19,7 +19,7 @@ import { HeaderCodec } from '../hpack/index.js';
 import type { HeaderInput } from '../hpack/types.js';
 import { RecvWindow, SendWindow } from '../flow/window.js';
 import { LocalSettings, RemoteSettings } from '../settings.js';
-import { StreamInput, StreamState } from '../stream/state.js';
+import { ClosedBy, StreamInput, StreamState } from '../stream/state.js';
 import { Phase } from '../stream/stream.js';
 import { StreamStore } from '../stream/store.js';
 import { type H2ConnectionOptions, type ResolvedOptions, resolveOptions } from './options.js';
@@ -395,7 +395,10 @@ export class H2Connection {
   /**
    * Sends GOAWAY. With NO_ERROR the connection drains: streams up to `lastStreamId` (default: the
    * highest the peer opened) finish normally and newer ones are refused; with an error code it
-   * closes at once.
+   * closes at once. Streams the peer already opened above `lastStreamId` are closed at once,
+   * without RST_STREAM: the GOAWAY tells the peer they were not processed (it may retry them
+   * elsewhere), so their frames are ignored from now on. Give a `lastStreamId` at or above every
+   * request the application has acted on (RFC 9113 §8.7); it never rises above an earlier one.
    */
   closeConnection(errorCode: number = ErrorCode.NO_ERROR, options: { lastStreamId?: number; debugData?: Uint8Array } = {}): void {
     if (this.state === ConnectionState.CLOSED) return;
@@ -407,6 +410,20 @@ export class H2Connection {
     this.advance(errorCode === ErrorCode.NO_ERROR ? ConnectionInput.SEND_GOAWAY : ConnectionInput.SEND_GOAWAY_ERROR);
     encodeFrame(this.out, { type: FrameType.GOAWAY, streamId: 0, lastStreamId: last, errorCode, debugData: fitDebugData(this, options.debugData ?? EMPTY) });
     this.goawaySent = last;
+    // > Once the GOAWAY is sent, the sender will ignore frames sent on streams initiated by the
+    // > receiver if the stream has an identifier higher than the included last stream
+    // > identifier.   RFC 9113 §6.8
+    // The peer closes them on receipt as unprocessed; kept open here, they would still take
+    // its frames, and a SETTINGS_INITIAL_WINDOW_SIZE change would be applied to windows the
+    // peer no longer counts (a FLOW_CONTROL_ERROR found by the API property).
+    if (this.streams.highestRemote > last) {
+      for (const s of [...this.streams.live.values()]) {
+        if (s.id > last && !this.streams.isLocal(s.id)) {
+          s.closedBy = ClosedBy.NONE;
+          this.streams.apply(s, StreamInput.SEND_RST_STREAM);
+        }
+      }
+    }
   }
 
   /** Sends a PING with 8 octets of opaque data. */

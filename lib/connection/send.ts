@@ -29,9 +29,11 @@ export function checkPad(pad: number | undefined): void {
 /** The UsageError for a call naming a stream that is not open, saying what became of it. */
 export function notOpen(c: H2Connection, id: number, what: string): UsageError {
   const by = Number.isInteger(id) && id > 0 ? c.streams.closedBy(id) : undefined;
+  const abandoned = by !== undefined && c.goawaySent !== undefined && id > c.goawaySent && !c.streams.isLocal(id);
   const why = by === undefined ? 'is not open (idle: never opened)'
-    : by === ClosedBy.SEND_RST ? 'was reset by us (RST_STREAM sent, maybe because the peer\'s frames on it were malformed)'
-      : by === ClosedBy.RECV_RST ? 'was reset by the peer (RST_STREAM received)' : 'is closed';
+    : abandoned ? `is above the last stream id of our GOAWAY (${c.goawaySent}): the peer was told it was not processed`
+      : by === ClosedBy.SEND_RST ? 'was reset by us (RST_STREAM sent, maybe because the peer\'s frames on it were malformed)'
+        : by === ClosedBy.RECV_RST ? 'was reset by the peer (RST_STREAM received)' : 'is closed';
   return new UsageError(`${what}: stream ${id} ${why}`);
 }
 

@@ -313,3 +313,23 @@ describe('API conformance between two engines', () => {
     expect(events).toBeGreaterThan(RUNS * 5);
   }, 120000);
 });
+
+describe('API conformance: regressions the property found', () => {
+  it('a stream above the last id of our GOAWAY is closed on our side too, so the peer\'s SETTINGS_INITIAL_WINDOW_SIZE raise cannot overflow its window (RFC 9113 §6.8, §6.9.2)', () => {
+    const ops: Array<[Op, number | undefined]> = [
+      [{ k: 'request', method: 'GET', cl: undefined, eos: false, prio: false, dep: 0, w: 1, excl: false, big: false, pad: undefined }, undefined],
+      [{ k: 'request', method: 'GET', cl: undefined, eos: false, prio: false, dep: 0, w: 1, excl: false, big: false, pad: undefined }, 1],
+      [{ k: 'window', side: 'c', pick: 1, inc: 2 }, undefined],
+      [{ k: 'goaway', side: 's', code: ErrorCode.NO_ERROR, pick: 0, debug: 0 }, 1],
+      [{ k: 'settings', side: 'c', list: [[SettingId.INITIAL_WINDOW_SIZE, MAX_INT31 - 1]] }, 1],
+    ];
+    const run = new Run({}, {});
+    run.pump(1 << 30);
+    for (const [o, chunk] of ops) {
+      run.apply(o);
+      if (chunk !== undefined) run.pump(chunk);
+    }
+    expect(run.refused).toBe(0);
+    expect(run.s.streams.get(3)).toBeUndefined();
+  });
+});

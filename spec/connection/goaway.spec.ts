@@ -1,6 +1,6 @@
 // GOAWAY with graceful drain (RFC 9113 §6.8): python h2 closes everything on GOAWAY (#1181);
 // here streams up to the last stream id finish, newer ones are refused.
-import { ErrorCode, FrameType } from '../../lib/constants.js';
+import { ErrorCode, FrameType, MAX_INT31, SettingId } from '../../lib/constants.js';
 import { UsageError } from '../../lib/errors.js';
 import { clientWithPeer, pair, serverWithPeer } from '../helpers/peer.js';
 
@@ -157,6 +157,38 @@ describe('frames in flight when our GOAWAY crosses them (RFC 9113 §6.8)', () =>
     b.peer.send(b.peer.frames.windowUpdate(0, 0));
     expect(b.peer.received()).toMatchObject([{ type: FrameType.GOAWAY, lastStreamId: 1, errorCode: ErrorCode.PROTOCOL_ERROR }]);
     expect(b.conn.goawaySent).toBe(1);
+  });
+});
+
+describe('streams above the last id of our GOAWAY (RFC 9113 §6.8)', () => {
+  it('closes the streams the peer opened above an explicit lower last stream id, without RST_STREAM, and ignores their frames (§6.8: the sender will ignore frames on them)', () => {
+    const { conn, peer } = serverWithPeer();
+    peer.handshake();
+    const f = peer.frames;
+    peer.send(f.headers(1).request('GET', '/').eos(), f.headers(3).request('POST', '/upload'));
+    conn.closeConnection(ErrorCode.NO_ERROR, { lastStreamId: 1 });
+    peer.expect({ type: FrameType.GOAWAY, lastStreamId: 1 });
+    expect(conn.streams.get(3)).toBeUndefined();
+    expect(peer.send(f.data(3, 'in flight'), f.windowUpdate(3, 100), f.headers(3).trailers([['x', '1']]))).toEqual([]);
+    expect(peer.error).toBeUndefined();
+    expect(() => conn.sendHeaders(3, [[':status', '200']])).toThrow(/last stream id of our GOAWAY/);
+    conn.sendHeaders(1, [[':status', '204']], { endStream: true }); // stream 1 finishes
+    peer.expect({ type: FrameType.HEADERS, streamId: 1, endStream: true });
+  });
+
+  it('does not apply the peer\'s SETTINGS_INITIAL_WINDOW_SIZE to a stream above our last id, which the peer no longer counts (no FLOW_CONTROL_ERROR; found by the API property)', () => {
+    const { client, server, pump } = pair();
+    pump();
+    client.sendHeaders(1, GET);
+    client.sendHeaders(3, GET);
+    pump();
+    client.incrementFlowControlWindow(2, 3);
+    server.closeConnection(ErrorCode.NO_ERROR, { lastStreamId: 1 });
+    pump();
+    expect(client.streams.get(3)).toBeUndefined(); // refused by the GOAWAY on the client's side
+    client.updateSettings([[SettingId.INITIAL_WINDOW_SIZE, MAX_INT31 - 1]]);
+    expect(() => pump()).not.toThrow();
+    expect(server.streams.get(1)!.send.size).toBe(MAX_INT31 - 1);
   });
 });
 
