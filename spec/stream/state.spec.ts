@@ -66,6 +66,13 @@ describe('stream state table', () => {
     ['WINDOW_UPDATE on a closed stream', S.CLOSED, ClosedBy.END_STREAM, I.RECV_WINDOW_UPDATE, Verdict.IGNORE, undefined],
     ['RST_STREAM on a closed stream', S.CLOSED, ClosedBy.RECV_RST, I.RECV_RST_STREAM, Verdict.IGNORE, undefined],
     ['PRIORITY on a closed stream', S.CLOSED, ClosedBy.END_STREAM, I.RECV_PRIORITY, Verdict.IGNORE, undefined],
+    ['PUSH_PROMISE on an open parent (§6.6)', S.OPEN, ClosedBy.NONE, I.RECV_PUSH_PROMISE, Verdict.ACCEPT, undefined],
+    ['PUSH_PROMISE on a half-closed (local) parent (§6.6)', S.HALF_CLOSED_LOCAL, ClosedBy.NONE, I.RECV_PUSH_PROMISE, Verdict.ACCEPT, undefined],
+    ['PUSH_PROMISE on a half-closed (remote) parent (§6.6: connection error)', S.HALF_CLOSED_REMOTE, ClosedBy.NONE, I.RECV_PUSH_PROMISE, Verdict.CONNECTION_ERROR, ErrorCode.PROTOCOL_ERROR],
+    ['PUSH_PROMISE on a parent closed by END_STREAM (§6.6: connection error)', S.CLOSED, ClosedBy.END_STREAM, I.RECV_PUSH_PROMISE, Verdict.CONNECTION_ERROR, ErrorCode.PROTOCOL_ERROR],
+    ['PUSH_PROMISE on a parent the peer reset (§6.6: connection error)', S.CLOSED, ClosedBy.RECV_RST, I.RECV_PUSH_PROMISE, Verdict.CONNECTION_ERROR, ErrorCode.PROTOCOL_ERROR],
+    ['PUSH_PROMISE on a parent we reset (§6.6: handled, the promise refused)', S.CLOSED, ClosedBy.SEND_RST, I.RECV_PUSH_PROMISE, Verdict.IGNORE, undefined],
+    ['PUSH_PROMISE on an idle parent (§5.1 idle)', S.IDLE, ClosedBy.NONE, I.RECV_PUSH_PROMISE, Verdict.CONNECTION_ERROR, ErrorCode.PROTOCOL_ERROR],
   ])('%s', (_n, state, by, input, verdict, code) => {
     const c = cell(state, by, input)!;
     expect(c.verdict).toBe(verdict);
