@@ -3,7 +3,7 @@
  * The `h2sched` command. `h2sched serve [dir]` serves a directory, or the embedded demo site,
  * over HTTP/2 with the chosen send scheduler. The first line of output is the URL.
  */
-import { readFileSync } from 'node:fs';
+import { accessSync, constants as fsc, readFileSync, statSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { parseArgs } from 'node:util';
 import { SCHEDULER_NAMES } from '../priority/index.js';
@@ -36,6 +36,8 @@ Options:
                      MS; close a socket that accepted nothing for MS (default 60000)
   --max-connections N  close new sockets beyond N open ones (default 10000)
                      Every timeout: 0 turns it off.
+  --log FORMAT       text | json | none: one line per connection opened and closed,
+                     as text or JSON lines, or nothing but the URL (default text)
   -h, --help         this text
 
 Cleartext h2c accepts prior knowledge (curl --http2-prior-knowledge) and HTTP/1.1
@@ -44,9 +46,36 @@ The first line printed is the URL; then one line per connection. SIGINT or SIGTE
 drains the connections (GOAWAY) and exits.
 `;
 
+/** A mistake on the command line: one line saying what, one saying where to look; status 2. */
 function fail(msg: string): never {
-  process.stderr.write(`h2sched: ${msg}\n\n${HELP}`);
+  process.stderr.write(`h2sched: ${msg}\nsee h2sched serve --help\n`);
   process.exit(2);
+}
+
+/** The directory to serve, refused at start when it cannot be served. */
+function servableDir(dir: string): string {
+  let st;
+  try {
+    st = statSync(dir);
+  } catch {
+    fail(`cannot serve ${dir}: no such directory`);
+  }
+  if (!st.isDirectory()) fail(`cannot serve ${dir}: not a directory`);
+  try {
+    accessSync(dir, fsc.R_OK | fsc.X_OK);
+  } catch {
+    fail(`cannot serve ${dir}: not readable`);
+  }
+  return dir;
+}
+
+/** A PEM file for --cert / --key, or a one-line refusal. */
+function pem(flag: string, file: string): Buffer {
+  try {
+    return readFileSync(file);
+  } catch (e) {
+    fail(`cannot read --${flag} ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
 }
 
 function main(argv: string[]): void {
@@ -69,11 +98,13 @@ function main(argv: string[]): void {
         'body-timeout': { type: 'string', default: '30000' },
         'send-timeout': { type: 'string', default: '60000' },
         'max-connections': { type: 'string', default: '10000' },
+        log: { type: 'string', default: 'text' },
         help: { type: 'boolean', short: 'h', default: false },
       },
     });
   } catch (e) {
-    fail((e as Error).message);
+    // parseArgs explains itself in a sentence; keep the first one
+    fail((e as Error).message.split('\n')[0]!.split('. ')[0]!.replace(/\.$/, ''));
   }
   const { values, positionals } = parsed;
   if (values.help || positionals.length === 0) {
@@ -84,14 +115,22 @@ function main(argv: string[]): void {
   if (command !== 'serve') fail(`unknown command ${command}`);
   if (extra.length > 0) fail(`unexpected arguments: ${extra.join(' ')}`);
   const port = Number(values.port);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) fail(`bad --port ${values.port}`);
+  if (!/^\d+$/.test(values.port) || port > 65535) fail(`--port must be an integer 0–65535, not ${values.port}`);
   const scheduler = values.scheduler as SchedulerName;
-  if (!SCHEDULER_NAMES.includes(scheduler)) fail(`unknown --scheduler ${values.scheduler}`);
+  if (!SCHEDULER_NAMES.includes(scheduler)) fail(`unknown --scheduler ${values.scheduler} (one of ${SCHEDULER_NAMES.join(', ')})`);
+  const log = values.log;
+  if (log !== 'text' && log !== 'json' && log !== 'none') fail(`--log must be text, json or none, not ${log}`);
+  if (dir !== undefined) servableDir(dir);
+  /** One log line (the URL line is printed whatever --log says). */
+  const line = (json: Record<string, unknown>, text: string): void => {
+    if (log === 'none') return;
+    process.stdout.write(`${log === 'json' ? JSON.stringify({ time: new Date().toISOString(), ...json }) : text}\n`);
+  };
   let tls: { cert: Buffer; key: Buffer } | undefined;
   if (values.tls) {
     if (!values.cert || !values.key) fail('--tls needs --cert and --key');
-    tls = { cert: readFileSync(values.cert), key: readFileSync(values.key) };
-  }
+    tls = { cert: pem('cert', values.cert), key: pem('key', values.key) };
+  } else if (values.cert || values.key) fail('--cert and --key go with --tls');
   const count = (flag: 'drain-timeout' | 'handshake-timeout' | 'header-timeout' | 'body-timeout' | 'send-timeout' | 'max-connections' | 'idle-timeout'): number => {
     const raw = values[flag]!;
     const n = Number(raw);
@@ -123,31 +162,38 @@ function main(argv: string[]): void {
       refusedTimer = setTimeout(() => {
         refusedTimer = undefined;
         lastRefusedLog = Date.now();
-        process.stdout.write(`refused ${refusedTotal - refusedLogged} connection(s) over --max-connections (${refusedTotal} in all)\n`);
+        line({ event: 'refused', count: refusedTotal - refusedLogged, total: refusedTotal },
+          `refused ${refusedTotal - refusedLogged} connection(s) over --max-connections (${refusedTotal} in all)`);
         refusedLogged = refusedTotal;
       }, wait);
       refusedTimer.unref();
     },
     onClose: (info) => {
-      process.stdout.write(`connection closed: ${info.requests} requests, ${info.bytesIn} bytes in, ${info.bytesOut} bytes out${info.error ? `, ${info.error}` : ''}\n`);
+      line({ event: 'closed', requests: info.requests, bytesIn: info.bytesIn, bytesOut: info.bytesOut, ...(info.error ? { error: info.error } : {}) },
+        `connection closed: ${info.requests} requests, ${info.bytesIn} bytes in, ${info.bytesOut} bytes out${info.error ? `, ${info.error}` : ''}`);
     },
   });
   h2.server.on(tls ? 'secureConnection' : 'connection', (socket) => {
     connections++;
-    process.stdout.write(`connection ${connections} from ${socket.remoteAddress}:${socket.remotePort}\n`);
+    line({ event: 'connection', n: connections, remote: `${socket.remoteAddress}:${socket.remotePort}` },
+      `connection ${connections} from ${socket.remoteAddress}:${socket.remotePort}`);
   });
-  h2.server.on('error', (e) => fail(e.message));
+  h2.server.on('error', (e: NodeJS.ErrnoException) => {
+    process.stderr.write(`h2sched: cannot listen on ${values.host}:${port}: ${e.code === 'EADDRINUSE' ? 'the address is in use' : e.message}\n`);
+    process.exit(1);
+  });
   h2.server.listen(port, values.host, () => {
     const a = h2.server.address() as AddressInfo;
     const host = a.family === 'IPv6' ? `[${a.address}]` : a.address;
     process.stdout.write(`${tls ? 'https' : 'http'}://${host}:${a.port}/\n`);
-    process.stdout.write(`serving ${dir ?? 'the demo site'} over HTTP/2 (${tls ? 'TLS, ALPN h2' : 'h2c'}), scheduler ${scheduler}\n`);
+    line({ event: 'listening', dir: dir ?? null, tls: tls !== undefined, scheduler },
+      `serving ${dir ?? 'the demo site'} over HTTP/2 (${tls ? 'TLS, ALPN h2' : 'h2c'}), scheduler ${scheduler}`);
   });
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) process.exit(1);
     stopping = true;
-    process.stdout.write(`${signal}: draining ${h2.sessions.size} connection(s)\n`);
+    line({ event: 'draining', signal, connections: h2.sessions.size }, `${signal}: draining ${h2.sessions.size} connection(s)`);
     // the drain resets what is left after --drain-timeout; this is only the last resort
     const force = setTimeout(() => process.exit(0), drainTimeoutMs + 5000);
     force.unref();

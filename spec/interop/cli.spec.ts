@@ -49,6 +49,8 @@ function cli(args: string[]): { status: number; stdout: string; stderr: string }
   }
 }
 
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
 async function until(cond: () => boolean, ms = 5000): Promise<void> {
   const end = Date.now() + ms;
   while (!cond()) {
@@ -68,10 +70,29 @@ describe('h2sched CLI', () => {
 
   it('refuses bad arguments with exit code 2 and a reason', () => {
     expect(cli(['serve', '--scheduler', 'lottery'])).toMatchObject({ status: 2, stderr: expect.stringContaining('unknown --scheduler lottery') });
-    expect(cli(['serve', '--port', '70000'])).toMatchObject({ status: 2, stderr: expect.stringContaining('bad --port') });
+    expect(cli(['serve', '--port', '70000'])).toMatchObject({ status: 2, stderr: 'h2sched: --port must be an integer 0–65535, not 70000\nsee h2sched serve --help\n' });
     expect(cli(['serve', '--tls'])).toMatchObject({ status: 2, stderr: expect.stringContaining('--tls needs --cert and --key') });
     expect(cli(['serve', '--bogus'])).toMatchObject({ status: 2 });
     expect(cli(['launch'])).toMatchObject({ status: 2, stderr: expect.stringContaining('unknown command launch') });
+    // every mistake: one line saying what, one saying where to look, status 2 — never the whole usage
+    const mistakes: Array<[string[], RegExp]> = [
+      [['serve', '--idle-timeout', 'abc'], /^h2sched: --idle-timeout must be a whole number, not abc$/],
+      [['serve', '--port=-1'], /^h2sched: --port must be an integer 0–65535, not -1$/],
+      [['serve', '--port', '-1'], /^h2sched: Option '--port' argument is ambiguous$/],
+      [['serve', '/no/such/dir'], /^h2sched: cannot serve \/no\/such\/dir: no such directory$/],
+      [['serve', 'package.json'], /^h2sched: cannot serve package\.json: not a directory$/],
+      [['serve', '--tls', '--cert', '/no/cert.pem', '--key', '/no/key.pem'], /^h2sched: cannot read --cert \/no\/cert\.pem: ENOENT$/],
+      [['serve', '--cert', 'x.pem'], /^h2sched: --cert and --key go with --tls$/],
+      [['serve', '--log', 'xml'], /^h2sched: --log must be text, json or none, not xml$/],
+      [['serve', '--bogus'], /^h2sched: Unknown option '--bogus'$/],
+    ];
+    for (const [args, first] of mistakes) {
+      const r = cli(args);
+      const lines = r.stderr.trimEnd().split('\n');
+      expect([args.join(' '), r.status, lines.length]).toEqual([args.join(' '), 2, 2]);
+      expect(lines[0]).toMatch(first);
+      expect(lines[1]).toBe('see h2sched serve --help');
+    }
   });
 
   it('prints its URL first with --port 0, serves the demo site, logs connections, and drains on SIGTERM', async () => {
@@ -129,6 +150,31 @@ describe('h2sched CLI', () => {
     s.proc.kill('SIGINT');
     expect(await s.exited).toBe(0);
     expect(s.output()).toContain('SIGINT: draining');
+  });
+
+  it('--log json writes one JSON object per line after the URL; --log none writes only the URL', async () => {
+    const j = await serve(['--log', 'json']);
+    const n = await serve(['--log', 'none']);
+    try {
+      for (const s of [j, n]) {
+        const c = await connect(s.url);
+        await (await c.request({ path: '/' })).bytes();
+        await c.close();
+      }
+      await until(() => /"event":"closed"/.test(j.output()));
+      const lines = j.output().trimEnd().split('\n');
+      expect(lines[0]).toBe(`${j.url}/`);
+      const events = lines.slice(1).map((l) => JSON.parse(l) as { event: string; time: string; requests?: number });
+      expect(events.map((e) => e.event)).toEqual(['listening', 'connection', 'closed']);
+      expect(events[2]!.requests).toBe(1);
+      expect(Number.isNaN(Date.parse(events[0]!.time))).toBe(false);
+      await sleep(100);
+      expect(n.output()).toBe(`${n.url}/\n`);
+    } finally {
+      j.proc.kill('SIGTERM');
+      n.proc.kill('SIGTERM');
+      await Promise.all([j.exited, n.exited]);
+    }
   });
 
   itWith(['openssl'], 'serves TLS with ALPN h2 with --tls --cert --key', async () => {
