@@ -463,3 +463,63 @@ describe('no shared output buffers', () => {
     expect(d.next()).toMatchObject({ type: FrameType.DATA, data: Buffer.from('shared payload'), padLength: 8, endStream: true });
   });
 });
+
+describe('RFC 9113 MUSTs no test named before', () => {
+  it('a client cannot send HEADERS or DATA on a promised stream in reserved (remote): only RST_STREAM, WINDOW_UPDATE and PRIORITY (RFC 9113 §5.1 reserved (remote))', () => {
+    const { conn, peer, f } = client();
+    conn.sendHeaders(1, GET, { endStream: true });
+    peer.send(f.pushPromise(1, 2).request('GET', '/a.js'));
+    peer.received();
+    expect(() => conn.sendHeaders(2, GET)).toThrow(UsageError);
+    expect(() => conn.sendData(2, Buffer.from('x'))).toThrow(UsageError);
+    peer.expectNothing();
+    conn.incrementFlowControlWindow(1000, 2);
+    conn.resetStream(2, ErrorCode.CANCEL);
+    expect(peer.received().map((x) => x.type)).toEqual([FrameType.WINDOW_UPDATE, FrameType.RST_STREAM]);
+  });
+
+  it('pushStream only on a client-initiated stream that is open or half-closed (remote) (RFC 9113 §6.6, §8.4 sender MUSTs)', () => {
+    const { conn, peer, f } = server();
+    peer.send(f.headers(1).request('GET', '/').eos(), f.headers(3).request('POST', '/'));
+    conn.pushStream(1, 2, PUSHED);
+    conn.sendHeaders(2, [[':status', '200']]);
+    expect(() => conn.pushStream(2, 4, PUSHED)).toThrow(/not a client stream/); // a pushed stream is no parent
+    conn.sendHeaders(3, [[':status', '200']], { endStream: true }); // half-closed (local) for the server
+    expect(() => conn.pushStream(3, 4, PUSHED)).toThrow(UsageError);
+    peer.received();
+    conn.pushStream(1, 4, PUSHED);
+    peer.expect({ type: FrameType.PUSH_PROMISE, streamId: 1, promisedStreamId: 4 });
+  });
+
+  it('accepts and processes frames exempt from flow control while both windows are exhausted (RFC 9113 §6.9)', () => {
+    const { conn, peer, f } = server();
+    peer.send(f.headers(1).request('POST', '/'));
+    for (let i = 0; i < 4; i++) peer.send(f.data(1, new Uint8Array(16383)));
+    peer.send(f.data(1, new Uint8Array(3)));
+    expect(conn.remoteFlowControlWindow(1)).toBe(0);
+    peer.received();
+    expect(peer.send(f.headers(3).request('GET', '/').eos(), f.ping('12345678'), f.priority(1, 0, 99), f.settings().maxConcurrentStreams(9)).map((e) => e.type))
+      .toEqual(['RequestReceived', 'StreamEnded', 'PingReceived', 'PriorityUpdated', 'RemoteSettingsChanged']);
+    expect(peer.error).toBeUndefined();
+  });
+
+  it('accepts DATA within the old stream window until our lowered SETTINGS_INITIAL_WINDOW_SIZE is acknowledged (RFC 9113 §6.9.3)', () => {
+    const { conn, peer, f } = server();
+    peer.send(f.headers(1).request('POST', '/'));
+    conn.updateSettings([[SettingId.INITIAL_WINDOW_SIZE, 1000]]);
+    peer.received();
+    expect(peer.send(f.data(1, new Uint8Array(16000)))).toMatchObject([{ type: 'DataReceived', flowControlledLength: 16000 }]);
+    peer.expectNothing();
+    expect(peer.send(f.settings().ack())).toMatchObject([{ type: 'SettingsAcknowledged' }]);
+    expect(conn.remoteFlowControlWindow(1)).toBe(65535 - 16000 - (65535 - 1000));
+  });
+
+  it('a client keeps a complete response when RST_STREAM(NO_ERROR) follows it: every event, then StreamReset (RFC 9113 §8.1)', () => {
+    const { conn, peer, f } = client();
+    conn.sendHeaders(1, POST);
+    peer.received();
+    expect(peer.send(f.headers(1).response(200), f.data(1, 'done').eos(), f.reset(1).code(ErrorCode.NO_ERROR)).map((e) => e.type))
+      .toEqual(['ResponseReceived', 'DataReceived', 'StreamEnded', 'StreamReset']);
+    expect(peer.error).toBeUndefined();
+  });
+});
