@@ -35,6 +35,10 @@ describe('sending within the windows', () => {
     conn.sendData(1, new Uint8Array(16000));
     peer.send(peer.frames.settings().initialWindowSize(1000));
     expect(conn.localFlowControlWindow(1)).toBe(1000 - 16000);
+    // > A sender MUST track the negative flow-control window and MUST NOT send new flow-controlled
+    // > frames until it receives WINDOW_UPDATE frames that cause the flow-control window to become
+    // > positive.   RFC 9113 §6.9.2
+    expect(() => conn.sendData(1, new Uint8Array(1))).toThrow(UsageError);
     conn.sendData(1, new Uint8Array(0), { endStream: true }); // a 0-byte frame needs no window
     peer.send(peer.frames.windowUpdate(0, 1));
     expect(peer.events.at(-1)).toEqual({ type: 'WindowUpdated', streamId: 0, delta: 1 });
