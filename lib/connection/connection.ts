@@ -307,8 +307,11 @@ export class H2Connection {
   /**
    * Sends a header block: a request (client), a response or 1xx (server), or trailers.
    * Opens the stream when it is new. Blocks above the peer's MAX_FRAME_SIZE go out as HEADERS +
-   * CONTINUATION.
-   * @throws UsageError for an illegal id or state, a malformed block, or too many streams.
+   * CONTINUATION. A 2xx response to CONNECT makes the stream a tunnel (RFC 9113 §8.5): no header
+   * block goes on it after that.
+   * @throws UsageError for an illegal id or state, a malformed block, too many streams (a pushed
+   *   response counts from its HEADERS, RFC 9113 §5.1.2), a header block on an established
+   *   CONNECT tunnel, or content-length on a 2xx response to CONNECT (RFC 9110 §9.3.6).
    */
   sendHeaders(streamId: number, headers: readonly HeaderInput[], options: SendHeadersOptions = {}): void {
     this.assertOpen();
@@ -433,7 +436,13 @@ export class H2Connection {
     encodeFrame(this.out, { type: FrameType.PING, streamId: 0, ack: false, opaqueData });
   }
 
-  /** Sends new SETTINGS; they apply when the peer acknowledges them. */
+  /**
+   * Sends new SETTINGS; they apply when the peer acknowledges them.
+   * @throws UsageError for a value RFC 9113 §6.5.2 forbids, SETTINGS_INITIAL_WINDOW_SIZE that
+   *   would take a peer stream window past 2^31-1 (§6.9.2), SETTINGS_NO_RFC7540_PRIORITIES not
+   *   as the first SETTINGS frame set it (RFC 9218 §2.1), or SETTINGS_ENABLE_CONNECT_PROTOCOL back
+   *   to 0 (RFC 8441 §3). Nothing is sent then.
+   */
   updateSettings(settings: ReadonlyMap<number, number> | readonly Setting[]): void {
     this.assertOpen();
     const list = settings instanceof Map ? [...settings.entries()] : (settings as readonly Setting[]);
@@ -443,7 +452,9 @@ export class H2Connection {
 
   /**
    * Opens a receive window by `increment` (WINDOW_UPDATE): the connection's, or a stream's.
-   * @throws UsageError for an increment outside 1..2^31-1 or a window that would overflow.
+   * @throws UsageError for an increment outside 1..2^31-1, a window that would overflow (counting
+   *   a raised SETTINGS_INITIAL_WINDOW_SIZE the peer has not acknowledged yet), or a promised
+   *   stream we have not answered yet (reserved (local): the peer must reject it, RFC 9113 §5.1).
    */
   incrementFlowControlWindow(increment: number, streamId?: number): void {
     this.assertOpen();
@@ -509,8 +520,11 @@ export class H2Connection {
 
   /**
    * A server promises a stream (PUSH_PROMISE on `streamId`, the request it answers); send the
-   * response later with sendHeaders on `promisedStreamId`.
-   * @throws UsageError for a client, when the peer disabled push, or on a bad parent or id.
+   * response later with sendHeaders on `promisedStreamId` (it waits while the client's
+   * MAX_CONCURRENT_STREAMS is reached: promises do not count, responses do).
+   * @throws UsageError for a client, when the peer disabled push, on a bad parent (not a client
+   *   stream that is open or half-closed (remote), or a CONNECT tunnel) or id, or for a request
+   *   that may not be promised: not GET or HEAD, with content, or without :authority (RFC 9113 §8.4).
    */
   pushStream(streamId: number, promisedStreamId: number, requestHeaders: readonly HeaderInput[]): void {
     this.assertOpen();
@@ -542,6 +556,8 @@ export class H2Connection {
   /**
    * A server advertises an alternative service (RFC 7838): for `origin` on stream 0, or for the
    * origin of the request on `streamId`.
+   * @throws UsageError for a client, an empty origin, a stream that is not open, or a frame larger
+   *   than the peer's MAX_FRAME_SIZE.
    */
   advertiseAlternativeService(fieldValue: string, target: { origin: string } | { streamId: number }): void {
     this.assertOpen();
