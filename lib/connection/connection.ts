@@ -334,6 +334,10 @@ export class H2Connection {
     // > A server MUST NOT send any Transfer-Encoding or Content-Length header fields in a 2xx
     // > (Successful) response to CONNECT.   RFC 9110 §9.3.6
     if (tunnel && this.o.validateOutbound && info.contentLength !== undefined) throw new UsageError('a 2xx response to CONNECT cannot carry content-length (RFC 9110 §9.3.6)');
+    // > A CONNECT request message does not have content.   RFC 9110 §9.3.6
+    if (kind === 'request' && info.method === 'CONNECT' && info.contentLength !== undefined && this.o.validateOutbound) {
+      throw new UsageError('a CONNECT request has no content: no content-length (RFC 9110 §9.3.6)');
+    }
     let priority: PriorityFields | undefined;
     if (options.priority !== undefined) {
       priority = { dependsOn: options.priority.dependsOn ?? 0, weight: options.priority.weight ?? 16, exclusive: options.priority.exclusive === true };
@@ -353,6 +357,9 @@ export class H2Connection {
     if (tunnel) {
       s.sentPhase = Phase.TUNNEL;
       s.recvPhase = Phase.TUNNEL;
+      // > A CONNECT request message does not have content.   RFC 9110 §9.3.6 — what follows the
+      // > 2xx is tunnel data (RFC 9113 §8.5), never measured against a content-length
+      s.expectedLength = undefined;
     }
     const block = this.hpack.encode(fields);
     encodeHeaders(this.out, { streamId, headerBlock: block, endStream, padLength: options.padLength, priority }, this.maxOutboundFrameSize);
@@ -366,6 +373,7 @@ export class H2Connection {
    */
   sendData(streamId: number, data: Uint8Array, options: SendDataOptions = {}): void {
     this.assertOpen();
+    if (!(data instanceof Uint8Array)) throw new UsageError('DATA is a Uint8Array (or a Buffer)');
     const s = this.streams.get(streamId);
     if (s === undefined) throw notOpen(this, streamId, 'cannot send DATA');
     checkPad(options.padLength);
@@ -406,6 +414,8 @@ export class H2Connection {
   closeConnection(errorCode: number = ErrorCode.NO_ERROR, options: { lastStreamId?: number; debugData?: Uint8Array } = {}): void {
     if (this.state === ConnectionState.CLOSED) return;
     if (this.state === ConnectionState.IDLE) throw new UsageError('call initiateConnection() first');
+    if (!Number.isInteger(errorCode) || errorCode < 0 || errorCode > 0xffffffff) throw new UsageError(`bad error code ${errorCode}`);
+    if (options.debugData !== undefined && !(options.debugData instanceof Uint8Array)) throw new UsageError('GOAWAY debug data is a Uint8Array');
     const lastStreamId = options.lastStreamId ?? this.streams.highestRemote;
     if (!Number.isInteger(lastStreamId) || lastStreamId < 0 || lastStreamId > MAX_INT31) throw new UsageError(`bad lastStreamId ${lastStreamId}`);
     // > Endpoints MUST NOT increase the value they send in the last stream identifier.   RFC 9113 §6.8
@@ -432,7 +442,7 @@ export class H2Connection {
   /** Sends a PING with 8 octets of opaque data. */
   ping(opaqueData: Uint8Array): void {
     this.assertOpen();
-    if (opaqueData.length !== 8) throw new UsageError('PING data must be exactly 8 octets');
+    if (!(opaqueData instanceof Uint8Array) || opaqueData.length !== 8) throw new UsageError('PING data must be exactly 8 octets (a Uint8Array)');
     encodeFrame(this.out, { type: FrameType.PING, streamId: 0, ack: false, opaqueData });
   }
 

@@ -41,6 +41,9 @@ export function notOpen(c: H2Connection, id: number, what: string): UsageError {
 export function newLocalStream(c: H2Connection, id: number): H2Stream {
   if (!Number.isInteger(id) || id < 1 || id > MAX_INT31) throw new UsageError(`bad stream id ${id}`);
   if (!c.streams.isLocal(id)) throw new UsageError(`stream ${id} has the peer's parity`);
+  // > An endpoint that receives an unexpected stream identifier MUST respond with a connection
+  // > error ... PROTOCOL_ERROR.   RFC 9113 §5.1.1 — a server's stream exists only once promised
+  if (!c.clientSide) throw new UsageError(`stream ${id} was never promised: a server opens streams only with pushStream (PUSH_PROMISE)`);
   if (id <= c.streams.highestLocal) throw new UsageError(`stream ${id} is not above the highest id used (${c.streams.highestLocal})`);
   if (nextConnectionState(c.state, ConnectionInput.OPEN_STREAM) === undefined) {
     throw new UsageError('the connection is draining or closed (GOAWAY): no new streams on it');

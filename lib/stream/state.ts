@@ -303,6 +303,10 @@ const CLOSING: { readonly [input: number]: ClosedBy } = {
 export function transition(s: StateHolder, input: StreamInput): Cell | undefined {
   const c = cell(s.state, s.closedBy, input);
   if (c === undefined) return undefined;
+  // A stream error on a stream that is not closed yet changes nothing here: the caller answers
+  // it with RST_STREAM, and sending that RST is what closes the stream (closed by us). Closing it
+  // now would retire it before the RST is sent — and a stream we think we reset gets no RST.
+  if (c.verdict === Verdict.STREAM_ERROR && s.state !== S.CLOSED) return c;
   if (c.to === S.CLOSED && s.state !== S.CLOSED) {
     s.closedBy = c.verdict === Verdict.STREAM_ERROR ? ClosedBy.SEND_RST : (CLOSING[input] ?? ClosedBy.SEND_RST);
   }

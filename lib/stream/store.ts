@@ -100,7 +100,11 @@ export class StreamStore {
 
   /** Records that a remembered closed stream got a stream error answer (we reset it). */
   markReset(id: number): void {
-    if (this.closed.has(id)) this.closed.set(id, ClosedBy.SEND_RST);
+    // (a stream closed implicitly, or forgotten, is remembered from now on: RFC 9113 §5.4.2 asks
+    // that frames after our RST_STREAM be ignored, not answered with another one)
+    this.closed.delete(id);
+    this.closed.set(id, ClosedBy.SEND_RST);
+    if (this.closed.size > this.maxClosed) this.closed.delete(this.closed.keys().next().value!);
   }
 
   /** Number of remembered closed streams. */

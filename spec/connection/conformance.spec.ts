@@ -523,3 +523,59 @@ describe('RFC 9113 MUSTs no test named before', () => {
     expect(peer.error).toBeUndefined();
   });
 });
+
+describe('found by the review of this issue', () => {
+  it('answers DATA and HEADERS on a half-closed (remote) stream with RST_STREAM STREAM_CLOSED and a StreamReset event (RFC 9113 §5.1 half-closed (remote), §6.1)', () => {
+    const { conn, peer, f } = server();
+    peer.send(f.headers(1).request('GET', '/').eos());
+    expect(peer.send(f.data(1, 'late'))).toEqual([{ type: 'StreamReset', streamId: 1, errorCode: ErrorCode.STREAM_CLOSED, initiator: 'local' }]);
+    peer.expect({ type: FrameType.RST_STREAM, streamId: 1, errorCode: ErrorCode.STREAM_CLOSED });
+    expect(() => conn.sendHeaders(1, [[':status', '200']])).toThrow(UsageError);
+    peer.send(f.headers(3).request('GET', '/').eos());
+    expect(peer.send(f.headers(3).request('GET', '/again').eos())).toEqual([{ type: 'StreamReset', streamId: 3, errorCode: ErrorCode.STREAM_CLOSED, initiator: 'local' }]);
+    peer.expect({ type: FrameType.RST_STREAM, streamId: 3, errorCode: ErrorCode.STREAM_CLOSED });
+    expect(conn.openInboundStreams).toBe(0);
+    expect(peer.error).toBeUndefined();
+  });
+
+  it('a server cannot open a stream with HEADERS alone: only pushStream (PUSH_PROMISE) opens one (RFC 9113 §5.1.1, §8.4)', () => {
+    const { conn, peer } = server();
+    expect(() => conn.sendHeaders(2, [[':status', '200']])).toThrow(UsageError);
+    expect(peer.received()).toEqual([]);
+  });
+
+  it('a CONNECT request carries no content-length, and the server\'s tunnel measures no content (RFC 9110 §9.3.6, RFC 9113 §8.5)', () => {
+    const c = client();
+    expect(() => c.conn.sendHeaders(1, [[':method', 'CONNECT'], [':authority', 'example.com:443'], ['content-length', '0']])).toThrow(UsageError);
+    expect(c.peer.received()).toEqual([]);
+    const { conn, peer, f } = server();
+    peer.send(f.headers(1).with([[':method', 'CONNECT'], [':authority', 'example.com:443'], ['content-length', '0']]));
+    conn.sendHeaders(1, [[':status', '200']]);
+    peer.received();
+    expect(peer.send(f.data(1, 'tunnel bytes'))).toMatchObject([{ type: 'DataReceived', streamId: 1 }]);
+    expect(peer.received().filter((x) => x.type === FrameType.RST_STREAM)).toEqual([]);
+  });
+
+  it('ignores frames on a stream it reset that it never held (closed implicitly by a higher id): one RST_STREAM, not one per frame (RFC 9113 §5.4.2)', () => {
+    const { peer, f } = server();
+    peer.send(f.headers(5).request('GET', '/').eos()); // streams 1 and 3 are now closed, never used
+    expect(peer.send(f.data(3, 'x'))).toEqual([{ type: 'StreamReset', streamId: 3, errorCode: ErrorCode.STREAM_CLOSED, initiator: 'local' }]);
+    expect(peer.send(f.data(3, 'y'))).toEqual([]);
+    expect(peer.send(shortPriority(3))).toEqual([]);
+    expect(peer.received().filter((x) => x.type === FrameType.RST_STREAM)).toHaveLength(1);
+  });
+
+  it('refuses arguments that are not what the API takes, before anything changes or is queued (UsageError at the call)', () => {
+    const { conn, peer } = server();
+    peer.send(peer.frames.headers(1).request('POST', '/'));
+    conn.sendHeaders(1, [[':status', '200']]);
+    peer.received();
+    const window = conn.localFlowControlWindow(1);
+    expect(() => conn.sendData(1, 5 as unknown as Uint8Array)).toThrow(UsageError);
+    expect(() => conn.ping('abcdefgh' as unknown as Uint8Array)).toThrow(UsageError);
+    expect(() => conn.closeConnection('x' as unknown as number)).toThrow(UsageError);
+    expect(() => conn.closeConnection(0, { debugData: 'why' as unknown as Uint8Array })).toThrow(UsageError);
+    expect(conn.localFlowControlWindow(1)).toBe(window);
+    expect(conn.outboundBufferSize).toBe(0);
+  });
+});

@@ -10,7 +10,7 @@ const INPUTS = Object.values(I);
 const BYS = Object.values(ClosedBy);
 
 describe('stream state table', () => {
-  it('answers every peer frame in every state, and an error always ends in CLOSED with an RFC code (property over all pairs)', () => {
+  it('answers every peer frame in every state; an error cell leads to CLOSED with an RFC code, a stream error leaving the closing to the RST that answers it (property over all pairs)', () => {
     fc.assert(
       fc.property(fc.constantFrom(...STATES), fc.constantFrom(...BYS), fc.constantFrom(...INPUTS), (state, by, input) => {
         const c = cell(state, by, input);
@@ -27,6 +27,11 @@ describe('stream state table', () => {
         if (r === undefined) {
           expect(isPeerInput(input)).toBe(false); // only local actions can be illegal
           expect(s).toEqual(before); // and then nothing changes
+        } else if (r.verdict === Verdict.STREAM_ERROR && before.state !== S.CLOSED) {
+          // the caller answers with RST_STREAM, and sending it closes the stream (closed by us)
+          expect(s).toEqual(before);
+          expect(transition(s, I.SEND_RST_STREAM)?.to).toBe(S.CLOSED);
+          expect(s.closedBy).toBe(ClosedBy.SEND_RST);
         } else {
           expect(s.state).toBe(r.to);
           if (s.state === S.CLOSED) expect(s.closedBy).not.toBe(ClosedBy.NONE);
