@@ -1,4 +1,4 @@
-import { SlabAppender, SMALL_CHUNK } from '../bytes.js';
+import { SlabAppender, SMALL_CHUNK } from '../slab.js';
 import { UsageError } from '../errors.js';
 
 /**

@@ -15,7 +15,8 @@
  * (a file's descriptor is closed) and rejects the pending `pipe` with StreamClosedError.
  */
 import { ErrorCode, SettingId } from '../constants.js';
-import { concat, SlabAppender, SMALL_CHUNK } from '../bytes.js';
+import { concat } from '../bytes.js';
+import { SlabAppender, SMALL_CHUNK } from '../slab.js';
 import { StreamClosedError, UsageError } from '../errors.js';
 import type { H2Event } from '../events.js';
 import type { H2Connection, SendHeadersOptions } from '../connection/connection.js';
