@@ -144,7 +144,7 @@ function main(argv: string[]): void {
   let lastRefusedLog = 0;
   let refusedTimer: NodeJS.Timeout | undefined;
   let connections = 0;
-  const h2 = createH2Server(staticHandler(dir), {
+  const h2 = createH2Server(staticHandler(dir, { scheduler }), {
     tls,
     scheduler,
     drainTimeoutMs,

@@ -70,6 +70,45 @@ const IMAGES: Array<[string, number, number]> = [
   ['/img/photo-3.png', 320, 220], ['/img/photo-4.png', 320, 220], ['/img/logo.png', 96, 96],
 ];
 
+/** Where the page asks which scheduler serves it (answered by the static handler). */
+export const INFO_PATH = '/__h2sched/info';
+
+/**
+ * What the page shows about itself once loaded: the protocol of its own navigation
+ * (`nextHopProtocol`, also set as `data-protocol` on `<body>`), the server's scheduler (from
+ * INFO_PATH), and a waterfall of its assets from the Resource Timing API — when each one started
+ * and finished, so that a reload under another `--scheduler` shows priorities at work.
+ */
+const SHOW = `addEventListener('load', () => {
+  const nav = performance.getEntriesByType('navigation')[0];
+  const proto = (nav && nav.nextHopProtocol) || 'unknown';
+  document.body.dataset.protocol = proto;
+  document.getElementById('protocol').textContent = proto === 'h2' ? 'HTTP/2 (h2)' : proto;
+  fetch('${INFO_PATH}').then((r) => r.json()).then((info) => {
+    document.body.dataset.scheduler = info.scheduler;
+    document.getElementById('scheduler').textContent = info.scheduler;
+  }).catch(() => undefined);
+  const entries = performance.getEntriesByType('resource').filter((e) => !e.name.includes('/__h2sched/'));
+  const end = Math.max(1, ...entries.map((e) => e.responseEnd));
+  const box = document.getElementById('waterfall');
+  box.style.cssText = 'padding: 8px 24px; font: 12px monospace;';
+  for (const e of entries.sort((a, b) => a.startTime - b.startTime)) {
+    const row = document.createElement('div');
+    row.className = 'bar';
+    row.style.cssText = 'position: relative; height: 16px; margin: 2px 0;';
+    const bar = document.createElement('span');
+    bar.style.cssText = 'position: absolute; top: 2px; height: 12px; background: #1d3f8c; border-radius: 3px; left: ' +
+      (100 * e.startTime / end).toFixed(2) + '%; width: ' + Math.max(0.5, 100 * (e.responseEnd - e.startTime) / end).toFixed(2) + '%;';
+    const label = document.createElement('span');
+    label.style.cssText = 'position: relative; color: #1b2233;';
+    label.textContent = new URL(e.name).pathname + '  ' + Math.round(e.responseEnd - e.startTime) + ' ms';
+    row.append(bar, label);
+    box.append(row);
+  }
+  box.dataset.bars = String(entries.length);
+});
+`;
+
 let cached: Map<string, Asset> | undefined;
 
 /** Path → asset of the demo site (built on first use). */
@@ -85,7 +124,7 @@ export function demoSite(): Map<string, Asset> {
       'img { width: 100%; border-radius: 8px; } .hero { grid-column: span 2; }\n'), css]) });
   site.set('/js/vendor.js', { type: 'text/javascript; charset=utf-8', body: filler(300_000, 2, (i, r) => `function v${i}(a){return a*${Math.floor(r() * 1000)}+${i};}`) });
   site.set('/js/app.js', { type: 'text/javascript; charset=utf-8', body: Buffer.concat([
-    Buffer.from("document.addEventListener('DOMContentLoaded', () => { document.body.dataset.loaded = 'yes'; });\n"),
+    Buffer.from("document.addEventListener('DOMContentLoaded', () => { document.body.dataset.loaded = 'yes'; });\n" + SHOW),
     filler(150_000, 3, (i) => `const k${i} = v${i % 1000} ? ${i} : 0;`)]) });
   site.set('/fonts/demo-regular.woff2', { type: 'font/woff2', body: filler(45_000, 4, (i, r) => `${i}:${r()}`) });
   site.set('/fonts/demo-bold.woff2', { type: 'font/woff2', body: filler(48_000, 5, (i, r) => `${i}:${r()}`) });
@@ -101,7 +140,8 @@ export function demoSite(): Map<string, Asset> {
   <script src="/js/app.js" defer></script>
 </head>
 <body>
-  <header><h1>h2sched</h1><p>Served over HTTP/2 with the RFC 7540 priority tree.</p></header>
+  <header><h1>h2sched</h1><p>Served over <b id="protocol">…</b> by the <b id="scheduler">…</b> send scheduler.</p></header>
+  <section id="waterfall" aria-label="when each asset of this page arrived"></section>
   <main>
     ${imgs}
   </main>

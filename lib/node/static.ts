@@ -6,11 +6,11 @@
 import { createReadStream, promises as fs } from 'node:fs';
 import path from 'node:path';
 import mime from 'mime-types';
-import { demoSite } from './demo.js';
+import { demoSite, INFO_PATH } from './demo.js';
 import type { Handler } from './session.js';
 
 /** A handler serving `root` (a directory), or the demo site when `root` is undefined. */
-export function staticHandler(root: string | undefined): Handler {
+export function staticHandler(root: string | undefined, info: { scheduler?: string } = {}): Handler {
   const base = root === undefined ? undefined : path.resolve(root);
   if (base === undefined) demoSite(); // built now, not on the first request
   return async (req, res) => {
@@ -29,6 +29,12 @@ export function staticHandler(root: string | undefined): Handler {
     const urlPath = decodePath(req.path);
     if (urlPath === undefined) return plain(res, 400, 'bad request: the path is not valid percent-encoded UTF-8\n', head);
     if (base === undefined) {
+      if (urlPath === INFO_PATH) {
+        const body = JSON.stringify({ scheduler: info.scheduler ?? 'tree' });
+        res.respond(200, [['content-type', 'application/json'], ['content-length', String(body.length)], ['cache-control', 'no-store']]);
+        res.end(head ? undefined : body);
+        return;
+      }
       const asset = demoSite().get(urlPath);
       if (!asset) return notFound(res, head);
       res.respond(200, [['content-type', asset.type], ['content-length', String(asset.body.length)], ['cache-control', 'no-cache']]);

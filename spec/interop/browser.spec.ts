@@ -54,10 +54,19 @@ describe('headless Chromium', () => {
     const errors: string[] = [];
     const s = await startServer({ handler, onEvents, onClose: (info) => { if (info.error) errors.push(info.error); }, tls: { cert: readFileSync(path.join(dir, 'cert.pem')), key: readFileSync(path.join(dir, 'key.pem')) } });
     const shot = path.join(dir, 'shot.png');
+    // CSS, 2 scripts, 2 fonts, 6 images (the page and its info request are not in the waterfall)
+    const assetCount = [...demoSite().keys()].filter((p) => p !== '/' && p !== '/index.html').length;
     try {
       await run('chromium', [...CHROMIUM_FLAGS, `--user-data-dir=${path.join(dir, 'p1')}`, `--screenshot=${shot}`, `${s.url}/`], { timeout: 60000 });
       const dom = await run('chromium', [...CHROMIUM_FLAGS, `--user-data-dir=${path.join(dir, 'p2')}`, '--virtual-time-budget=5000', '--dump-dom', `${s.url}/`], { timeout: 60000, maxBuffer: 1 << 24 });
-      expect(dom.stdout).toMatch(/<body data-loaded="yes">/); // app.js ran after vendor.js
+      expect(dom.stdout).toMatch(/<body [^>]*data-loaded="yes"/); // app.js ran after vendor.js
+      // the page says what it is: its own protocol, the scheduler, a waterfall of its assets
+      expect(dom.stdout).toMatch(/<body [^>]*data-protocol="h2"/);
+      expect(dom.stdout).toMatch(/<body [^>]*data-scheduler="tree"/);
+      expect(dom.stdout).toMatch(/<b id="protocol">HTTP\/2 \(h2\)<\/b>/);
+      const bars = /data-bars="(\d+)"/.exec(dom.stdout);
+      expect(Number(bars?.[1])).toBeGreaterThanOrEqual(assetCount);
+      expect((dom.stdout.match(/class="bar"/g) ?? []).length).toBe(Number(bars?.[1]));
     } finally {
       await s.h2.close();
     }
