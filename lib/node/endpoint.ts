@@ -301,7 +301,8 @@ export abstract class Endpoint {
     } else this.headerBlockSince = 0;
     this.flush();
     this.maybeEnd();
-    this.watch();
+    // only when something is watched: a read on a quiet connection arms no timer
+    if (this.deadlines.handshakeAt > 0 || this.headerBlockSince > 0 || this.exchangeCount > 0) this.watch();
   }
 
   /** Arms the watchdog when there is something to watch (one timer per connection, re-armed). */
