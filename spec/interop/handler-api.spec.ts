@@ -11,11 +11,9 @@ import { connect } from '../../lib/node/client.js';
 import type { H2Request, H2Response, Handler } from '../../lib/node/session.js';
 import { Sender } from '../../lib/sender/sender.js';
 import { GET, senderPair } from '../sender/helpers.js';
-import { rawPeer, startServer } from './helpers.js';
+import { deadline, rawPeer, startServer } from './helpers.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-/** A timeout for a race that must not keep the process alive once the race is won. */
-const deadline = (ms: number) => new Promise((r) => setTimeout(r, ms).unref());
 const noRecords = { exchanges: 0, senderStreams: 0, schedulerStreams: 0, engineStreams: 0 };
 
 /** A server whose handler is chosen by path; records what each handler call threw or returned. */

@@ -7,7 +7,8 @@ import { type ChildProcess, execFileSync, fork } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import net, { type AddressInfo } from 'node:net';
 import { FrameDecoder } from '../../lib/frame/decoder.js';
-import type { Frame } from '../../lib/frame/types.js';
+import type { Frame, GoawayFrame, RstStreamFrame } from '../../lib/frame/types.js';
+import { FrameType } from '../../lib/constants.js';
 import { createH2Server, type H2ServerOptions, type ServerStats } from '../../lib/node/server.js';
 import type { Handler } from '../../lib/node/session.js';
 import { staticHandler } from '../../lib/node/static.js';
@@ -139,3 +140,20 @@ export function child(script: string, args: string[]): Promise<Child> {
     void exited.then((code) => reject(new Error(`exited (${code}) before printing its URL: ${out}`)));
   });
 }
+
+/** A raw h2c peer past the handshake (preface, our SETTINGS with `window` as the initial window, the ACK of the server's). */
+export async function h2cPeer(port: number, window?: number) {
+  const p = await rawPeer(port);
+  const s = p.f.settings();
+  if (window !== undefined) s.initialWindowSize(window);
+  p.socket.write(Buffer.concat([p.f.preface(), s.encode(), p.f.settings().ack().encode()]));
+  await p.until((fs) => fs.some((f) => f.type === FrameType.SETTINGS));
+  return p;
+}
+
+/** A timeout for a race that must not keep the process alive once the race is won. */
+export const deadline = (ms: number): Promise<unknown> => new Promise((r) => setTimeout(r, ms).unref());
+export const goawayOf = (fs: Frame[]): GoawayFrame | undefined => fs.find((f) => f.type === FrameType.GOAWAY) as GoawayFrame | undefined;
+export const resetsOf = (fs: Frame[], id: number): RstStreamFrame[] => fs.filter((f) => f.type === FrameType.RST_STREAM && f.streamId === id) as RstStreamFrame[];
+/** DATA payload octets received on stream `id`. */
+export const dataOf = (fs: Frame[], id: number): number => fs.filter((f) => f.type === FrameType.DATA && f.streamId === id).reduce((n, f) => n + (f as { data: Uint8Array }).data.length, 0);

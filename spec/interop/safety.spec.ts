@@ -8,9 +8,9 @@ import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { ErrorCode, FrameType } from '../../lib/constants.js';
-import type { Frame, GoawayFrame, RstStreamFrame } from '../../lib/frame/types.js';
+import type { Frame, GoawayFrame } from '../../lib/frame/types.js';
 import { connect } from '../../lib/node/client.js';
-import { child, itWith, rawPeer } from './helpers.js';
+import { child, deadline, goawayOf, h2cPeer, itWith, rawPeer, resetsOf } from './helpers.js';
 
 const CLI = path.resolve('dist/node/cli.js');
 const CARELESS = path.resolve('spec/interop/fixtures/careless-server.mjs');
@@ -21,23 +21,10 @@ beforeAll(() => {
 
 const zero = { exchanges: 0, senderStreams: 0, schedulerStreams: 0, engineStreams: 0 };
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-/** A timeout for a race that must not keep the process alive once the race is won. */
-const deadline = (ms: number) => new Promise((r) => setTimeout(r, ms).unref());
-const goawayOf = (fs: Frame[]) => fs.find((f) => f.type === FrameType.GOAWAY) as GoawayFrame | undefined;
-const resets = (fs: Frame[], id: number) => fs.filter((f) => f.type === FrameType.RST_STREAM && f.streamId === id) as RstStreamFrame[];
 const hasHeaders = (id: number) => (fs: Frame[]) => fs.some((f) => f.type === FrameType.HEADERS && f.streamId === id);
 const ended = (id: number) => (fs: Frame[]) => fs.some((f) => f.streamId === id && (f.type === FrameType.DATA || f.type === FrameType.HEADERS) && (f as { endStream: boolean }).endStream);
 
 /** A raw h2c connection past the handshake (our SETTINGS, and the ACK of the server's). */
-async function handshake(port: number, settings?: (b: ReturnType<Awaited<ReturnType<typeof rawPeer>>['f']['settings']>) => unknown) {
-  const p = await rawPeer(port);
-  const s = p.f.settings();
-  settings?.(s);
-  p.socket.write(Buffer.concat([p.f.preface(), s.encode(), p.f.settings().ack().encode()]));
-  await p.until((fs) => fs.some((f) => f.type === FrameType.SETTINGS));
-  return p;
-}
-
 /** The server answers a normal request: it is alive and well. */
 async function answers(url: string): Promise<void> {
   const client = await connect(url);
@@ -62,7 +49,7 @@ describe('server safety (issue 12), against child processes', () => {
     it(`1. trailers + RST_STREAM in one write after the response started do not kill the process (--scheduler ${scheduler})`, async () => {
       const s = await child(CLI, ['serve', site, '--port', '0', '--scheduler', scheduler]);
       try {
-        const p = await handshake(s.port);
+        const p = await h2cPeer(s.port);
         const ids = [1, 3, 5, 7, 9, 11, 13, 15];
         for (const id of ids) p.socket.write(Buffer.concat([p.f.headers(id).request('POST', '/echo').encode(), p.f.data(id, 'abc').encode()]));
         await p.until((fs) => ids.every((id) => hasHeaders(id)(fs)));
@@ -209,7 +196,7 @@ describe('server safety (issue 12), against child processes', () => {
   it('5. a connection error closes the socket within 1 s even when the peer keeps writing', async () => {
     const s = await child(CLI, ['serve', site, '--port', '0']);
     try {
-      const p = await handshake(s.port);
+      const p = await h2cPeer(s.port);
       const writer = setInterval(() => { if (!p.socket.destroyed) p.socket.write(p.f.ping().encode()); }, 5);
       const t0 = Date.now();
       p.socket.write(p.f.data(0, 'x').encode()); // DATA on stream 0: connection error PROTOCOL_ERROR
@@ -227,7 +214,7 @@ describe('server safety (issue 12), against child processes', () => {
   it('5b. a rapid-reset flood is answered with GOAWAY ENHANCE_YOUR_CALM and the socket is gone within 1 s', async () => {
     const s = await child(CLI, ['serve', site, '--port', '0']);
     try {
-      const p = await handshake(s.port);
+      const p = await h2cPeer(s.port);
       let id = 1;
       let pairs = 0;
       let goawayAt = 0;
@@ -254,7 +241,7 @@ describe('server safety (issue 12), against child processes', () => {
   it('6. graceful shutdown: frames on streams above the last id are ignored, the accepted request completes (RFC 9113 §6.8)', async () => {
     const s = await child(CLI, ['serve', site, '--port', '0']);
     try {
-      const p = await handshake(s.port);
+      const p = await h2cPeer(s.port);
       p.socket.write(Buffer.concat([p.f.headers(1).request('POST', '/echo').encode(), p.f.data(1, 'hello ').encode()]));
       await p.until(hasHeaders(1));
       s.proc.kill('SIGTERM');
@@ -322,14 +309,14 @@ describe('server safety (issue 12), against child processes', () => {
   it('7b. HEADERS on a stream closed by END_STREAM both ways is a connection error STREAM_CLOSED (RFC 9113 §5.1)', async () => {
     const s = await child(CLI, ['serve', site, '--port', '0']);
     try {
-      const p = await handshake(s.port);
+      const p = await h2cPeer(s.port);
       p.socket.write(p.f.headers(1).request('GET', '/').eos().encode());
       await p.until(ended(1));
       await sleep(50);
       p.socket.write(p.f.headers(1).request('GET', '/').eos().encode());
       await Promise.race([p.closed, deadline(3000)]);
       expect(goawayOf(p.received)?.errorCode).toBe(ErrorCode.STREAM_CLOSED);
-      expect(resets(p.received, 1)).toEqual([]);
+      expect(resetsOf(p.received, 1)).toEqual([]);
       expect(s.alive()).toBe(true);
     } finally {
       await s.stop();

@@ -10,16 +10,11 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { ErrorCode, FrameType } from '../../lib/constants.js';
-import type { Frame, GoawayFrame, RstStreamFrame } from '../../lib/frame/types.js';
 import { connect } from '../../lib/node/client.js';
-import { type Child, child, itWith, rawPeer } from './helpers.js';
+import { type Child, child, dataOf, deadline, goawayOf, h2cPeer, itWith, rawPeer, resetsOf } from './helpers.js';
 
 const CLI = path.resolve('dist/node/cli.js');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const deadline = (ms: number) => new Promise((r) => setTimeout(r, ms).unref());
-const goawayOf = (fs: Frame[]) => fs.find((f) => f.type === FrameType.GOAWAY) as GoawayFrame | undefined;
-const resetsOf = (fs: Frame[], id: number) => fs.filter((f) => f.type === FrameType.RST_STREAM && f.streamId === id) as RstStreamFrame[];
-const dataOf = (fs: Frame[], id: number) => fs.filter((f) => f.type === FrameType.DATA && f.streamId === id).reduce((n, f) => n + (f as { data: Uint8Array }).data.length, 0);
 
 let site: string;
 beforeAll(() => {
@@ -41,14 +36,6 @@ async function closedAfter(p: Awaited<ReturnType<typeof rawPeer>>, t0: number, m
   return p.closedAt === 0 ? Infinity : p.closedAt - t0;
 }
 
-async function handshake(port: number, window?: number) {
-  const p = await rawPeer(port);
-  const s = p.f.settings();
-  if (window !== undefined) s.initialWindowSize(window);
-  p.socket.write(Buffer.concat([p.f.preface(), s.encode(), p.f.settings().ack().encode()]));
-  await p.until((fs) => fs.some((f) => f.type === FrameType.SETTINGS));
-  return p;
-}
 
 /** A client on another connection that keeps fetching while the test runs; resolves with its count. */
 function bystander(url: string): { stop: () => Promise<number> } {
@@ -110,7 +97,7 @@ describe('slow clients (issue 15): each stalled phase gives up in time', () => {
   });
 
   it('a header block that never ends (HEADERS without END_HEADERS) gets GOAWAY PROTOCOL_ERROR after the header deadline', async () => {
-    const p = await handshake(s.port);
+    const p = await h2cPeer(s.port);
     const open = Uint8Array.from(p.f.headers(1).request('GET', '/index.html').eos().encode());
     open[4] = open[4]! & ~0x4; // no END_HEADERS: a CONTINUATION must follow, and never does
     const t0 = Date.now();
@@ -123,7 +110,7 @@ describe('slow clients (issue 15): each stalled phase gives up in time', () => {
   });
 
   it('a POST whose body never comes gets RST_STREAM CANCEL after the body deadline; the connection stays', async () => {
-    const p = await handshake(s.port);
+    const p = await h2cPeer(s.port);
     const t0 = Date.now();
     p.socket.write(p.f.headers(1).request('POST', '/echo').encode()); // no END_STREAM, no DATA
     await p.until((fs) => resetsOf(fs, 1).length > 0, 3000);
@@ -139,7 +126,7 @@ describe('slow clients (issue 15): each stalled phase gives up in time', () => {
   });
 
   it('a GET for a large file whose client keeps its window at 0 gets RST_STREAM CANCEL after the send deadline', async () => {
-    const p = await handshake(s.port, 0); // SETTINGS_INITIAL_WINDOW_SIZE 0: no DATA can flow
+    const p = await h2cPeer(s.port, 0); // SETTINGS_INITIAL_WINDOW_SIZE 0: no DATA can flow
     const t0 = Date.now();
     p.socket.write(p.f.headers(1).request('GET', '/big.bin').eos().encode());
     await p.until((fs) => resetsOf(fs, 1).length > 0, 3000);
@@ -153,7 +140,7 @@ describe('slow clients (issue 15): each stalled phase gives up in time', () => {
   });
 
   it('a client that stops reading its socket is disconnected after the send deadline', async () => {
-    const p = await handshake(s.port, 0x7fffffff);
+    const p = await h2cPeer(s.port, 0x7fffffff);
     // windows wide open (20 MB asked for), then the socket is never read: the server's writes back up
     p.socket.write(Buffer.concat([p.f.windowUpdate(0, 0x7fff0000).encode(), ...[1, 3, 5, 7].map((id) => p.f.headers(id).request('GET', '/big.bin').eos().encode())]));
     p.socket.pause();
@@ -168,7 +155,7 @@ describe('slow clients (issue 15): each stalled phase gives up in time', () => {
 
   it('a well-behaved client on another connection is unaffected by all of the above', async () => {
     const b = bystander(s.url);
-    const stalls = await Promise.all([rawPeer(s.port), rawPeer(s.port), handshake(s.port, 0)]);
+    const stalls = await Promise.all([rawPeer(s.port), rawPeer(s.port), h2cPeer(s.port, 0)]);
     stalls[2]!.socket.write(stalls[2]!.f.headers(1).request('GET', '/big.bin').eos().encode());
     await sleep(800);
     const ok = await b.stop();
@@ -196,7 +183,7 @@ describe('what the deadlines do not count, and what they see through', () => {
   it('a stream waiting its turn behind another (fifo) while the connection window is spent on that one is not reset', async () => {
     const s = await serve(['--scheduler', 'fifo'], 300);
     try {
-      const p = await handshake(s.port, 0x7fffffff); // stream windows wide open; the connection's 64 KiB
+      const p = await h2cPeer(s.port, 0x7fffffff); // stream windows wide open; the connection's 64 KiB
       p.socket.write(Buffer.concat([p.f.headers(1).request('GET', '/big.bin').eos().encode(), p.f.headers(3).request('GET', '/index.html').eos().encode()]));
       for (let i = 0; i < 15; i++) {
         await sleep(100);
@@ -214,7 +201,7 @@ describe('what the deadlines do not count, and what they see through', () => {
   it('opening the window one octet at a time is no progress: the stream is reset at the send deadline anyway', async () => {
     const s = await serve([], 300);
     try {
-      const p = await handshake(s.port, 0);
+      const p = await h2cPeer(s.port, 0);
       p.socket.write(p.f.headers(1).request('GET', '/big.bin').eos().encode());
       const trickle = setInterval(() => { if (!p.socket.destroyed) p.socket.write(p.f.windowUpdate(1, 1).encode()); }, 100);
       await p.until((fs) => resetsOf(fs, 1).length > 0, 3000).finally(() => clearInterval(trickle));
@@ -229,7 +216,7 @@ describe('what the deadlines do not count, and what they see through', () => {
   it('empty DATA frames are not body octets: a body wait fed only those is reset at the body deadline', async () => {
     const s = await serve([], 300);
     try {
-      const p = await handshake(s.port);
+      const p = await h2cPeer(s.port);
       p.socket.write(p.f.headers(1).request('POST', '/echo').encode());
       const empties = setInterval(() => { if (!p.socket.destroyed) p.socket.write(p.f.data(1, '').encode()); }, 50);
       await p.until((fs) => resetsOf(fs, 1).length > 0, 3000).finally(() => clearInterval(empties));
@@ -243,7 +230,7 @@ describe('what the deadlines do not count, and what they see through', () => {
   it('a HEADERS frame trickled an octet at a time meets the header deadline (the frame itself is part of the block)', async () => {
     const s = await serve([], 300);
     try {
-      const p = await handshake(s.port);
+      const p = await h2cPeer(s.port);
       const frame = p.f.headers(1).request('GET', '/index.html').eos().encode();
       let i = 0;
       const t0 = Date.now();
@@ -320,10 +307,10 @@ describe('legitimate slow clients are never cut', () => {
     const s = await serve([], 400);
     try {
       // download: 16 KiB stream window, opened 1,600 octets every 100 ms
-      const d = await handshake(s.port, 16384);
+      const d = await h2cPeer(s.port, 16384);
       d.socket.write(d.f.headers(1).request('GET', '/big.bin').eos().encode());
       // upload: 100 octets every 100 ms to the echo
-      const u = await handshake(s.port);
+      const u = await h2cPeer(s.port);
       u.socket.write(u.f.headers(1).request('POST', '/echo').encode());
       for (let i = 0; i < 25; i++) {
         await sleep(100);
