@@ -10,6 +10,7 @@ import { SCHEDULER_NAMES } from '../priority/index.js';
 import type { SchedulerName } from '../priority/scheduler.js';
 import { MAX_TIMER } from './endpoint.js';
 import { createH2Server } from './server.js';
+import { FILE_CACHE_DEFAULTS } from './file-cache.js';
 import { staticHandler } from './static.js';
 
 const HELP = `Usage: h2sched serve [dir] [options]
@@ -36,6 +37,17 @@ Options:
                      MS; close a socket that accepted nothing for MS (default 60000)
   --max-connections N  close new sockets beyond N open ones (default 10000)
                      Every timeout: 0 turns it off.
+  --dotfiles MODE    deny | allow: paths with a segment starting with "." are not
+                     found (404), or served (default deny)
+  --cache-entries N  open-file cache: paths remembered, each file not held in memory
+                     keeps one descriptor open (default ${FILE_CACHE_DEFAULTS.entries})
+  --cache-memory N   octets of small files held in memory, all together (default ${FILE_CACHE_DEFAULTS.memory})
+  --cache-file-max N files up to N octets are held in memory (default ${FILE_CACHE_DEFAULTS.memoryFileMax})
+  --cache-valid MS   trust a cached path for MS, then stat it again (default ${FILE_CACHE_DEFAULTS.validMs})
+  --file-reads MODE  prefetch | async | sync: read file bodies ahead of the window on
+                     libuv's pool (a stream picked before its read-ahead arrived reads
+                     one frame synchronously), only ahead, or only synchronously when
+                     the stream is picked (default prefetch)
   --log FORMAT       text | json | none: one line per connection opened and closed,
                      as text or JSON lines, or nothing but the URL (default text)
   -h, --help         this text
@@ -99,6 +111,12 @@ function main(argv: string[]): void {
         'send-timeout': { type: 'string', default: '60000' },
         'max-connections': { type: 'string', default: '10000' },
         log: { type: 'string', default: 'text' },
+        dotfiles: { type: 'string', default: 'deny' },
+        'cache-entries': { type: 'string', default: String(FILE_CACHE_DEFAULTS.entries) },
+        'cache-memory': { type: 'string', default: String(FILE_CACHE_DEFAULTS.memory) },
+        'cache-file-max': { type: 'string', default: String(FILE_CACHE_DEFAULTS.memoryFileMax) },
+        'cache-valid': { type: 'string', default: String(FILE_CACHE_DEFAULTS.validMs) },
+        'file-reads': { type: 'string', default: 'prefetch' },
         help: { type: 'boolean', short: 'h', default: false },
       },
     });
@@ -131,20 +149,35 @@ function main(argv: string[]): void {
     if (!values.cert || !values.key) fail('--tls needs --cert and --key');
     tls = { cert: pem('cert', values.cert), key: pem('key', values.key) };
   } else if (values.cert || values.key) fail('--cert and --key go with --tls');
-  const count = (flag: 'drain-timeout' | 'handshake-timeout' | 'header-timeout' | 'body-timeout' | 'send-timeout' | 'max-connections' | 'idle-timeout'): number => {
+  type CountFlag = 'drain-timeout' | 'handshake-timeout' | 'header-timeout' | 'body-timeout' | 'send-timeout' | 'max-connections' | 'idle-timeout'
+    | 'cache-entries' | 'cache-memory' | 'cache-file-max' | 'cache-valid';
+  const count = (flag: CountFlag): number => {
     const raw = values[flag]!;
     const n = Number(raw);
     if (!/^\d+$/.test(raw) || !Number.isSafeInteger(n)) fail(`--${flag} must be a whole number, not ${raw}`);
-    if (flag !== 'max-connections' && n > MAX_TIMER) fail(`--${flag} must be at most ${MAX_TIMER} ms (about 24.8 days)`);
+    if ((flag.endsWith('-timeout') || flag === 'cache-valid') && n > MAX_TIMER) fail(`--${flag} must be at most ${MAX_TIMER} ms (about 24.8 days)`);
     return n;
   };
+  if (values.dotfiles !== 'deny' && values.dotfiles !== 'allow') fail(`--dotfiles must be deny or allow, not ${values.dotfiles}`);
+  const reads = values['file-reads'];
+  if (reads !== 'prefetch' && reads !== 'async' && reads !== 'sync') fail(`--file-reads must be prefetch, async or sync, not ${reads}`);
+  if (count('cache-entries') < 1) fail('--cache-entries must be at least 1');
+  const files = staticHandler(dir, {
+    scheduler,
+    dotfiles: values.dotfiles,
+    entries: count('cache-entries'),
+    memory: count('cache-memory'),
+    memoryFileMax: count('cache-file-max'),
+    validMs: count('cache-valid'),
+    source: { mode: reads },
+  });
   const drainTimeoutMs = count('drain-timeout');
   let refusedLogged = 0;
   let refusedTotal = 0;
   let lastRefusedLog = 0;
   let refusedTimer: NodeJS.Timeout | undefined;
   let connections = 0;
-  const h2 = createH2Server(staticHandler(dir, { scheduler }), {
+  const h2 = createH2Server(files, {
     tls,
     scheduler,
     drainTimeoutMs,
@@ -197,7 +230,10 @@ function main(argv: string[]): void {
     // the drain resets what is left after --drain-timeout; this is only the last resort
     const force = setTimeout(() => process.exit(0), drainTimeoutMs + 5000);
     force.unref();
-    void h2.close().then(() => process.exit(0));
+    void h2.close().then(() => {
+      files.close();
+      process.exit(0);
+    });
   };
   // Started with an IPC channel (child_process.fork), the server answers { type: 'stats' } with what
   // it holds (tests and `npm run chaos` check that every count returns to 0), and { type: 'gc' }
@@ -206,7 +242,7 @@ function main(argv: string[]): void {
     if (m?.type !== 'stats' && m?.type !== 'gc') return;
     if (m.type === 'gc') (globalThis as { gc?: () => void }).gc?.();
     try {
-      process.send?.({ type: 'stats', ...h2.stats(), heapUsed: process.memoryUsage().heapUsed });
+      process.send?.({ type: 'stats', ...h2.stats(), heapUsed: process.memoryUsage().heapUsed, files: files.cache?.stats() });
     } catch {
       /* the parent went away */
     }

@@ -24,6 +24,7 @@ import type { PriorityFields } from '../frame/types.js';
 import { prepareOutbound } from '../headers.js';
 import type { HeaderField, HeaderInput } from '../hpack/types.js';
 import { destroySource } from '../sender/sender.js';
+import type { PullSource } from '../sender/source.js';
 import { Body } from './body.js';
 import { Endpoint, type EndpointOptions, type EndpointStats, timerMs } from './endpoint.js';
 
@@ -77,6 +78,14 @@ export interface H2Response {
    * @throws UsageError (synchronously) for invalid trailers or after `end()`.
    */
   pipe(source: AsyncIterable<Uint8Array | string>, trailers?: readonly HeaderInput[]): Promise<void>;
+  /**
+   * Sends the rest of the body from a pull source (a file's: `FileSource`, `FileCache`), which
+   * hands over octets when the scheduler picks the stream — so the client's priorities hold on
+   * files too. The source is closed when the body is sent or the stream dies first (then the
+   * promise rejects with StreamClosedError); a source that fails resets the stream.
+   * @throws UsageError (synchronously) for invalid trailers or after `end()`.
+   */
+  sendSource(source: PullSource, trailers?: readonly HeaderInput[]): Promise<void>;
   /** Resets the stream (CANCEL by default); a no-op once it is gone. */
   reset(errorCode?: number): void;
   /** True once the response is complete on our side, or the stream is gone. */
@@ -114,6 +123,15 @@ function asBytes(chunk: unknown): Uint8Array {
   if (typeof chunk === 'string') return Buffer.from(chunk);
   if (chunk instanceof Uint8Array) return chunk;
   throw new UsageError(`a body chunk is a string or a Uint8Array, not ${chunk === null ? 'null' : typeof chunk}`);
+}
+
+/** Closes a pull source we will not send; whatever it throws stays here. */
+function closeQuietly(source: PullSource): void {
+  try {
+    source.close();
+  } catch {
+    /* nothing more to do */
+  }
 }
 
 /** A `:path` a server can route: origin-form, or `*` (OPTIONS). */
@@ -273,6 +291,28 @@ class Exchange implements H2Request, H2Response {
     // process): a source that fails leaves a response that cannot complete — reset it.
     piped.then(undefined, () => this.session.pipeFailed(this));
     return piped;
+  }
+
+  sendSource(source: PullSource, trailers?: readonly HeaderInput[]): Promise<void> {
+    if (this.ending) throw new UsageError('sendSource() after end() or pipe()');
+    if (typeof (source as Partial<PullSource> | null)?.read !== 'function') throw new UsageError('sendSource() needs a PullSource');
+    if (trailers !== undefined) prepareOutbound(trailers, 'trailers', OUTBOUND);
+    if (this.released) {
+      closeQuietly(source);
+      const closed = Promise.reject(new StreamClosedError(`stream ${this.streamId} is closed`));
+      closed.catch(() => undefined);
+      return closed;
+    }
+    if (!this.responded) this.respond(200);
+    if (this.noBody) {
+      closeQuietly(source);
+      this.end(undefined, trailers);
+      return Promise.resolve();
+    }
+    this.ending = true;
+    const sent = this.session.sender.sendSource(this.streamId, source, trailers);
+    sent.then(undefined, () => this.session.pipeFailed(this));
+    return sent;
   }
 
   reset(errorCode: number = ErrorCode.CANCEL): void {

@@ -1,19 +1,47 @@
 /**
- * The `h2sched serve` handler: static files from a directory (or the embedded demo site) with
- * content types, content-length and HEAD; 404 for what is not there; POST to any path echoes the
- * request body (handy for testing flow control); other methods get 405.
+ * The `h2sched serve` handler: static files from a directory (or the embedded demo site).
+ *
+ * Files go through a {@link FileCache} shared by every connection (no system call for a cached
+ * path), small ones from memory, larger ones through a {@link FileSource} the sender pulls from
+ * when the client's priorities give the stream its turn. HTTP semantics (RFC 9110) with kept
+ * libraries: `etag` (strong validators from size and mtime), `fresh` (If-None-Match /
+ * If-Modified-Since → 304), `range-parser` (one range → 206, unsatisfiable → 416, several → the
+ * whole file with 200), `mime-types`. If-Match / If-Unmodified-Since → 412 and If-Range follow
+ * RFC 9110 §13. Dotfiles are not found unless allowed; paths that resolve outside the root
+ * (symlinks included) are not found; a directory without its trailing slash is redirected (301),
+ * with one it serves its index.html. POST or PUT to any path echoes the request body (handy for
+ * testing flow control); other methods get 405.
  */
-import { createReadStream, promises as fs } from 'node:fs';
 import path from 'node:path';
-import mime from 'mime-types';
+import fresh from 'fresh';
+import rangeParser from 'range-parser';
 import { demoSite, INFO_PATH } from './demo.js';
-import type { Handler } from './session.js';
+import { type CachedFile, FileCache, type FileCacheOptions } from './file-cache.js';
+import type { H2Request, H2Response, Handler } from './session.js';
+
+/** Options of {@link staticHandler}. */
+export interface StaticOptions extends FileCacheOptions {
+  /** The scheduler's name, reported by the demo site's info endpoint. */
+  scheduler?: string;
+  /** `'deny'` (default): a path with a segment starting with `.` is not found (404). `'allow'`: served. */
+  dotfiles?: 'allow' | 'deny';
+}
+
+/** A handler with the file cache behind it. */
+export interface StaticHandler extends Handler {
+  /** The open-file cache (undefined for the demo site, which is in memory). */
+  readonly cache: FileCache | undefined;
+  /** Closes the cache's descriptors (as their last responses finish). */
+  close(): void;
+}
 
 /** A handler serving `root` (a directory), or the demo site when `root` is undefined. */
-export function staticHandler(root: string | undefined, info: { scheduler?: string } = {}): Handler {
+export function staticHandler(root: string | undefined, options: StaticOptions = {}): StaticHandler {
   const base = root === undefined ? undefined : path.resolve(root);
   if (base === undefined) demoSite(); // built now, not on the first request
-  return async (req, res) => {
+  const cache = base === undefined ? undefined : new FileCache(base, options);
+  const dotfiles = options.dotfiles === 'allow';
+  const handler = async (req: H2Request, res: H2Response): Promise<void> => {
     if (req.method === 'POST' || req.method === 'PUT') {
       const type = req.header('content-type') ?? 'application/octet-stream';
       res.respond(200, [['content-type', type]]);
@@ -21,39 +49,132 @@ export function staticHandler(root: string | undefined, info: { scheduler?: stri
       return;
     }
     if (req.method !== 'GET' && req.method !== 'HEAD') {
-      res.respond(405, [['allow', 'GET, HEAD, POST'], ['content-length', '0']]);
+      res.respond(405, [['allow', 'GET, HEAD, POST, PUT'], ['content-length', '0']]);
       res.end();
       return;
     }
     const head = req.method === 'HEAD';
     const urlPath = decodePath(req.path);
     if (urlPath === undefined) return plain(res, 400, 'bad request: the path is not valid percent-encoded UTF-8\n', head);
-    if (base === undefined) {
-      if (urlPath === INFO_PATH) {
-        const body = JSON.stringify({ scheduler: info.scheduler ?? 'tree' });
-        res.respond(200, [['content-type', 'application/json'], ['content-length', String(body.length)], ['cache-control', 'no-store']]);
-        res.end(head ? undefined : body);
+    if (cache === undefined || base === undefined) return demo(urlPath, res, head, options.scheduler);
+    if (!dotfiles && hasDotSegment(urlPath)) return notFound(res, head);
+    const file = path.join(base, urlPath);
+    if (file !== base && !file.startsWith(base + path.sep)) return notFound(res, head); // no escaping the root
+    let entry = cache.peek(file) ?? (await cache.lookup(file));
+    if (entry?.kind === 'directory') {
+      if (!urlPath.endsWith('/')) {
+        // relative links in its index resolve against the directory only with the slash
+        const q = req.path.indexOf('?');
+        const pathname = q < 0 ? req.path : req.path.slice(0, q);
+        res.respond(301, [['location', pathname + '/' + (q < 0 ? '' : req.path.slice(q))], ['content-length', '0']]);
+        res.end();
         return;
       }
-      const asset = demoSite().get(urlPath);
-      if (!asset) return notFound(res, head);
-      res.respond(200, [['content-type', asset.type], ['content-length', String(asset.body.length)], ['cache-control', 'no-cache']]);
-      res.end(head ? undefined : asset.body);
+      const index = path.join(file, 'index.html');
+      entry = cache.peek(index) ?? (await cache.lookup(index));
+    }
+    if (entry?.kind !== 'file') return notFound(res, head);
+    serveFile(req, res, entry, head);
+  };
+  return Object.assign(handler, { cache, close: () => cache?.close() });
+}
+
+function serveFile(req: H2Request, res: H2Response, f: CachedFile, head: boolean): void {
+  const size = f.size;
+  const validators: [string, string][] = [['etag', f.etag], ['last-modified', f.lastModified]];
+  // RFC 9110 §13.2.2: If-Match, If-Unmodified-Since, If-None-Match, If-Modified-Since, If-Range
+  if (!preconditionsHold(req, f)) {
+    res.respond(412, [...validators, ['content-length', '0']]);
+    res.end();
+    return;
+  }
+  const conditional = {
+    'if-none-match': req.header('if-none-match'),
+    'if-modified-since': req.header('if-modified-since'),
+    'cache-control': req.header('cache-control'),
+  };
+  if ((conditional['if-none-match'] !== undefined || conditional['if-modified-since'] !== undefined) && fresh(conditional, { etag: f.etag, 'last-modified': f.lastModified })) {
+    res.respond(304, validators);
+    res.end();
+    return;
+  }
+  let start = 0;
+  let length = size;
+  let status = 200;
+  const headers: [string, string][] = [['content-type', f.contentType], ...validators, ['accept-ranges', 'bytes']];
+  const range = head ? undefined : req.header('range'); // Range is defined for GET only (RFC 9110 §14.2)
+  if (range !== undefined && range.length <= 1024 && ifRangeHolds(req, f)) {
+    const r = rangeParser(size, range, { combine: true });
+    if (r === -1) {
+      res.respond(416, [['content-range', `bytes */${size}`], ...validators, ['content-length', '0']]);
+      res.end();
       return;
     }
-    let file = path.join(base, urlPath);
-    if (file !== base && !file.startsWith(base + path.sep)) return notFound(res, head); // no escaping the root
-    let stat = await fs.stat(file).catch(() => undefined);
-    if (stat?.isDirectory()) {
-      file = path.join(file, 'index.html');
-      stat = await fs.stat(file).catch(() => undefined);
+    // malformed (-2), another unit, or several ranges: the whole representation (RFC 9110 §14.2 allows it)
+    if (r !== -2 && r.type === 'bytes' && r.length === 1) {
+      const { start: from, end: to } = r[0]!;
+      start = from;
+      length = to - from + 1;
+      status = 206;
+      headers.push(['content-range', `bytes ${from}-${to}/${size}`]);
     }
-    if (!stat?.isFile()) return notFound(res, head);
-    const type = mime.contentType(path.extname(file)) || 'application/octet-stream';
-    res.respond(200, [['content-type', type], ['content-length', String(stat.size)], ['last-modified', stat.mtime.toUTCString()]]);
-    if (head) res.end();
-    else await res.pipe(createReadStream(file, { highWaterMark: 65536 }));
-  };
+  }
+  headers.push(['content-length', String(length)]);
+  res.respond(status, headers);
+  if (head || length === 0) {
+    res.end();
+    return;
+  }
+  if (f.body !== undefined) {
+    res.end(length === size ? f.body : f.body.subarray(start, start + length));
+    return;
+  }
+  // the response owns the source: a failure resets the stream, a reset closes the source
+  res.sendSource(f.source(start, length)).catch(() => undefined);
+}
+
+/** If-Match and If-Unmodified-Since (RFC 9110 §13.1.1, §13.1.4): false → 412. */
+function preconditionsHold(req: H2Request, f: CachedFile): boolean {
+  const ifMatch = req.header('if-match');
+  if (ifMatch !== undefined) {
+    if (ifMatch.trim() === '*') return true;
+    return ifMatch.split(',').some((t) => t.trim() === f.etag); // strong comparison: a W/ tag never matches
+  }
+  const since = req.header('if-unmodified-since');
+  if (since !== undefined) {
+    const t = Date.parse(since);
+    if (!Number.isNaN(t) && Math.floor(f.mtimeMs / 1000) * 1000 > t) return false;
+  }
+  return true;
+}
+
+/** If-Range (RFC 9110 §13.1.5): the range applies only while the representation is the one named. */
+function ifRangeHolds(req: H2Request, f: CachedFile): boolean {
+  const v = req.header('if-range');
+  if (v === undefined) return true;
+  const tag = v.trim();
+  if (tag.startsWith('"')) return tag === f.etag;
+  if (tag.startsWith('W/')) return false;
+  const t = Date.parse(tag);
+  return !Number.isNaN(t) && t === Date.parse(f.lastModified);
+}
+
+function demo(urlPath: string, res: H2Response, head: boolean, scheduler: string | undefined): void {
+  if (urlPath === INFO_PATH) {
+    const body = JSON.stringify({ scheduler: scheduler ?? 'tree' });
+    res.respond(200, [['content-type', 'application/json'], ['content-length', String(body.length)], ['cache-control', 'no-store']]);
+    res.end(head ? undefined : body);
+    return;
+  }
+  const asset = demoSite().get(urlPath);
+  if (!asset) return notFound(res, head);
+  res.respond(200, [['content-type', asset.type], ['content-length', String(asset.body.length)], ['cache-control', 'no-cache']]);
+  res.end(head ? undefined : asset.body);
+}
+
+/** A path segment that names a dotfile or dot-directory (`/.env`, `/.git/config`). */
+function hasDotSegment(p: string): boolean {
+  return p.includes('/.');
 }
 
 /** The decoded path of a request target, or undefined when it cannot be decoded (→ 400). */
@@ -66,11 +187,11 @@ function decodePath(target: string): string | undefined {
   }
 }
 
-function notFound(res: Parameters<Handler>[1], head: boolean): void {
+function notFound(res: H2Response, head: boolean): void {
   plain(res, 404, 'not found\n', head);
 }
 
-function plain(res: Parameters<Handler>[1], status: number, body: string, head: boolean): void {
+function plain(res: H2Response, status: number, body: string, head: boolean): void {
   res.respond(status, [['content-type', 'text/plain; charset=utf-8'], ['content-length', String(body.length)]]);
   res.end(head ? undefined : body);
 }

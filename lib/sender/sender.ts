@@ -27,6 +27,7 @@ import type { HeaderInput } from '../hpack/types.js';
 import { createScheduler, type SchedulerOptions } from '../priority/index.js';
 import type { SchedulerName, SendScheduler } from '../priority/scheduler.js';
 import { parsePriorityField, type PrioritySignal } from '../priority/signal.js';
+import type { PullSource, PullSourceListener } from './source.js';
 
 /** Options of {@link Sender}. */
 export interface SenderOptions {
@@ -60,6 +61,15 @@ interface Source {
   wake: (() => void) | undefined;
 }
 
+/** A pull source attached with `sendSource`. */
+interface Pulled {
+  readonly source: PullSource;
+  resolve(): void;
+  reject(e: Error): void;
+  /** Set once the send failed or the stream died: later callbacks of the source do nothing. */
+  failed: Error | undefined;
+}
+
 interface OutStream {
   readonly id: number;
   chunks: Uint8Array[];
@@ -74,6 +84,8 @@ interface OutStream {
   full: boolean;
   /** The body being piped, if any: stopped when the stream dies. */
   pipe: Source | undefined;
+  /** The pull source the rest of the body comes from (after the queue), if any. */
+  src: Pulled | undefined;
   /** Where small chunks are copied, made on the first one. */
   slabs: SlabAppender | undefined;
   /** DATA octets handed to the connection so far (progress, for send deadlines). */
@@ -116,9 +128,14 @@ export class Sender {
     this.totalSent = 0;
   }
 
-  /** Octets queued for `streamId` and not yet handed to the connection. */
+  /**
+   * Octets `streamId` still has to hand to the connection: its queue, plus what its pull source
+   * has left (on hand or not).
+   */
   queued(streamId: number): number {
-    return this.streams.get(streamId)?.queued ?? 0;
+    const st = this.streams.get(streamId);
+    if (st === undefined) return 0;
+    return st.src === undefined ? st.queued : st.queued + st.src.source.remaining;
   }
 
   /** DATA octets handed to the connection so far, all streams (progress of the connection). */
@@ -131,10 +148,10 @@ export class Sender {
     return this.streams.get(streamId)?.sent ?? 0;
   }
 
-  /** Octets queued on all streams and not yet handed to the connection. */
+  /** Octets in memory for all streams and not yet handed to the connection (queues and what pull sources have on hand). */
   get queuedTotal(): number {
     let n = 0;
-    for (const st of this.streams.values()) n += st.queued;
+    for (const st of this.streams.values()) n += st.src === undefined ? st.queued : st.queued + st.src.source.available;
     return n;
   }
 
@@ -170,7 +187,11 @@ export class Sender {
           break;
         case 'WindowUpdated':
           if (e.streamId === 0) reevaluateAll = true;
-          else this.reevaluate(this.streams.get(e.streamId));
+          else {
+            const st = this.streams.get(e.streamId);
+            this.reevaluate(st);
+            if (st?.src !== undefined) this.prefetch(st);
+          }
           break;
         case 'RemoteSettingsChanged':
           if (e.changedSettings.has(SettingId.INITIAL_WINDOW_SIZE)) reevaluateAll = true;
@@ -242,7 +263,7 @@ export class Sender {
     let iterator: AsyncIterator<Uint8Array | string>;
     try {
       st = this.writable(streamId);
-      if (st.pipe !== undefined) throw new UsageError(`stream ${streamId} is already piping a body`);
+      if (st.pipe !== undefined || st.src !== undefined) throw new UsageError(`stream ${streamId} is already sending a body`);
       if (typeof (source as { [Symbol.asyncIterator]?: unknown } | null)?.[Symbol.asyncIterator] !== 'function') {
         throw new UsageError('pipe() needs an async iterable: a Readable, an async generator');
       }
@@ -290,6 +311,59 @@ export class Sender {
         }
       };
       pull();
+    });
+  }
+
+  /**
+   * Sends the rest of the body from a pull source (after whatever `write` queued), then ends the
+   * stream (with `trailers` if given). The scheduler sees the stream ready whenever it has window
+   * and the source has octets on hand; `prefetch` asks the source to read ahead by the stream's
+   * window plus a frame, so a file's octets are on hand when the window opens. The source is
+   * closed exactly once: when its last octet is handed over, or when the stream dies first (reset,
+   * `release`, the connection's end — then the promise rejects with StreamClosedError).
+   * @throws UsageError (rejects) when the stream cannot send or is already ending or sending a body.
+   * @throws Error (rejects) when the source fails; the stream cannot complete then (reset it).
+   */
+  sendSource(streamId: number, source: PullSource, trailers?: readonly HeaderInput[]): Promise<void> {
+    let st: OutStream;
+    try {
+      st = this.writable(streamId);
+      if (st.pipe !== undefined || st.src !== undefined) throw new UsageError(`stream ${streamId} is already sending a body`);
+    } catch (e) {
+      closeSource(source);
+      return Promise.reject(e);
+    }
+    return new Promise<void>((resolve, reject) => {
+      const stream = st;
+      const p: Pulled = { source, resolve, reject, failed: undefined };
+      // the source's callbacks come from its own I/O: they act only while it is still attached,
+      // and nothing they cause escapes (a failure fails this send)
+      const listener: PullSourceListener = {
+        available: () => {
+          if (p.failed !== undefined || stream.src !== p) return;
+          try {
+            this.reevaluate(stream);
+            this.onWritable?.();
+          } catch (e) {
+            this.failSource(stream, e);
+          }
+        },
+        error: (e: Error) => {
+          if (p.failed === undefined && stream.src === p) this.failSource(stream, e);
+        },
+      };
+      st.src = p;
+      st.ending = true;
+      st.trailers = trailers;
+      try {
+        source.start(listener);
+        this.prefetch(st);
+      } catch (e) {
+        this.failSource(st, e);
+        return;
+      }
+      this.reevaluate(st);
+      this.onWritable?.();
     });
   }
 
@@ -344,10 +418,21 @@ export class Sender {
         this.drop(id, `stream ${id} is closed`);
         continue;
       }
+      const src = st.src;
       if (st.queued === 0) {
-        if (st.ending) this.finish(st);
-        else this.setReady(st, false);
-        continue;
+        if (src === undefined) {
+          if (st.ending) this.finish(st);
+          else this.setReady(st, false);
+          continue;
+        }
+        if (src.source.remaining <= 0) {
+          this.sourceDone(st, src); // an empty source: the end goes out on the next turn
+          continue;
+        }
+        if (src.source.available <= 0) {
+          this.setReady(st, false); // its read-ahead is late: `available()` puts it back
+          continue;
+        }
       }
       const window = Math.min(conn.sendWindow.size, s.send.size);
       if (window <= 0) {
@@ -355,13 +440,31 @@ export class Sender {
         this.setReady(st, false);
         continue;
       }
-      const n = Math.min(window, conn.maxOutboundFrameSize, st.queued, budget - moved);
-      const last = st.ending && st.trailers === undefined && n === st.queued;
-      conn.sendData(id, this.take(st, n), { endStream: last });
+      let data: Uint8Array;
+      if (st.queued > 0) data = this.take(st, Math.min(window, conn.maxOutboundFrameSize, st.queued, budget - moved));
+      else {
+        const max = Math.min(window, conn.maxOutboundFrameSize, src!.source.available, budget - moved);
+        try {
+          data = src!.source.read(max);
+          if (!(data instanceof Uint8Array) || data.length === 0 || data.length > max) {
+            throw new UsageError(`the pull source handed over ${data instanceof Uint8Array ? `${data.length} octets` : 'no bytes'} when asked for 1 to ${max}`);
+          }
+        } catch (e) {
+          this.failSource(st, e);
+          continue;
+        }
+      }
+      const n = data.length;
+      const last = st.ending && st.trailers === undefined && st.queued === 0 && (src === undefined || src.source.remaining === 0);
+      conn.sendData(id, data, { endStream: last });
       st.sent += n;
       this.totalSent += n;
       this.scheduler.charge(id, n);
       moved += n;
+      if (src !== undefined && st.src === src) {
+        if (src.source.remaining <= 0) this.sourceDone(st, src);
+        else this.prefetch(st);
+      }
       if (last) {
         this.close(st);
         this.onStreamDone?.(id);
@@ -383,7 +486,7 @@ export class Sender {
   private track(id: number, signal: PrioritySignal | undefined): OutStream {
     let st = this.streams.get(id);
     if (st === undefined) {
-      st = { id, chunks: [], queued: 0, ending: false, trailers: undefined, done: false, ready: false, full: false, pipe: undefined, slabs: undefined, sent: 0 };
+      st = { id, chunks: [], queued: 0, ending: false, trailers: undefined, done: false, ready: false, full: false, pipe: undefined, src: undefined, slabs: undefined, sent: 0 };
       this.streams.set(id, st);
       this.scheduler.add(id, signal);
     }
@@ -405,16 +508,57 @@ export class Sender {
     return this.track(id, undefined);
   }
 
-  /** Ready = has bytes and stream window, or only its end left to send. */
+  /**
+   * Ready = has octets on hand (queued, or a pull source's) and stream window, or only its end
+   * left to send (a pull source with nothing left counts: flush completes it).
+   */
   private reevaluate(st: OutStream | undefined): void {
     if (st === undefined || st.done) return;
-    let ready = st.ending && st.queued === 0;
-    if (!ready && st.queued > 0) {
+    const src = st.src?.source;
+    let ready = st.ending && st.queued === 0 && (src === undefined || src.remaining <= 0);
+    if (!ready && (st.queued > 0 || (src !== undefined && src.available > 0))) {
       // the stream's own window decides; a spent connection window only pauses flush()
       const s = this.conn.streams.get(st.id);
       ready = s !== undefined && s.send.size > 0;
     }
     this.setReady(st, ready);
+  }
+
+  /** Asks the stream's pull source to have its window and a frame on hand. */
+  private prefetch(st: OutStream): void {
+    const src = st.src;
+    const s = this.conn.streams.get(st.id);
+    if (src === undefined || s === undefined) return;
+    try {
+      src.source.prefetch(Math.max(s.send.size, this.conn.remoteSettings.initialWindowSize) + this.conn.maxOutboundFrameSize);
+    } catch (e) {
+      this.failSource(st, e);
+    }
+  }
+
+  /** The pull source handed over its last octet: close it and settle its send. */
+  private sourceDone(st: OutStream, p: Pulled): void {
+    st.src = undefined;
+    closeSource(p.source);
+    p.resolve();
+    this.reevaluate(st);
+  }
+
+  /**
+   * The pull source failed: the body cannot complete, so the stream must not end as if it had.
+   * The sender forgets the stream (nothing more goes out on it) and the send rejects — the owner
+   * resets the stream.
+   */
+  private failSource(st: OutStream, e: unknown): void {
+    const p = st.src;
+    if (p === undefined || p.failed !== undefined) return;
+    p.failed = e instanceof Error ? e : new UsageError(`the pull source failed: ${String(e)}`);
+    st.src = undefined;
+    st.chunks = [];
+    st.queued = 0;
+    if (!st.done) this.close(st);
+    closeSource(p.source);
+    p.reject(p.failed);
   }
 
   private setReady(st: OutStream, ready: boolean): void {
@@ -479,6 +623,13 @@ export class Sender {
       destroySource(p.source, p.iterator);
       p.stop(p.error);
     }
+    const q = st.src;
+    if (q !== undefined) {
+      st.src = undefined;
+      q.failed = new StreamClosedError(reason);
+      closeSource(q.source);
+      q.reject(q.failed);
+    }
   }
 
   private openPending(): void {
@@ -516,6 +667,15 @@ export function destroySource(source: AsyncIterable<unknown>, iterator: AsyncIte
     if (r !== undefined) r.then(undefined, () => undefined);
   } catch {
     /* a source that fails to stop has nothing more we can do */
+  }
+}
+
+/** Closes a pull source; whatever it throws stays here. */
+function closeSource(source: PullSource): void {
+  try {
+    source.close();
+  } catch {
+    /* nothing more we can do */
   }
 }
 

@@ -1,0 +1,194 @@
+/**
+ * A pull source over a byte range of an open file (see `PullSource` in `lib/sender/source.ts`).
+ *
+ * - `'prefetch'` (the default): positioned reads (`fs.read` at an offset, one in flight) on
+ *   libuv's pool, ahead of the stream's window — the sender asks for its window plus a frame,
+ *   capped by `maxPrefetch` — so the octets are on hand when the window opens. A stream picked
+ *   before its read-ahead arrived (its first frame, mostly) reads that one frame synchronously, so
+ *   the scheduler's turns are exact: a stream with octets left in the file is never skipped.
+ * - `'async'`: the same read-ahead, never a synchronous read: a stream whose read-ahead is late
+ *   is blocked until it arrives and the turn goes to another stream (the event loop never waits
+ *   for the disk; the shares drift by what a late stream misses).
+ * - `'sync'`: nothing is read ahead; when the stream is picked with nothing on hand, one chunk is
+ *   read synchronously (`fs.readSync`, what nghttpd does in C). Exact turns; each chunk's read
+ *   blocks the event loop.
+ *
+ * Read buffers are fresh memory, never reused: the octets handed over go to `socket.write` as
+ * views, without a copy, and are freed by the collector once written.
+ */
+import fs from 'node:fs';
+import type { PullSource, PullSourceListener } from '../sender/source.js';
+
+/** Options of {@link FileSource}. */
+export interface FileSourceOptions {
+  /** `'prefetch'` (default), `'async'` or `'sync'`: see {@link FileSource}. */
+  mode?: FileReadMode;
+  /** Octets read ahead at most (async). Default 131072. */
+  maxPrefetch?: number;
+  /** Octets per read. Default 65536. */
+  chunkSize?: number;
+  /** Called once the source holds nothing (closed, and no read in flight): release the descriptor here. */
+  onClose?: () => void;
+}
+
+/** How a {@link FileSource} reads. */
+export type FileReadMode = 'prefetch' | 'async' | 'sync';
+
+/** The default read-ahead cap of a file source (octets). */
+export const DEFAULT_MAX_PREFETCH = 131072;
+
+export class FileSource implements PullSource {
+  private readonly fd: number;
+  private readonly end: number;
+  /** Reads synchronously when picked with nothing on hand (`prefetch` and `sync`). */
+  private readonly fallback: boolean;
+  /** Reads ahead (`prefetch` and `async`). */
+  private readonly ahead: boolean;
+  /** Bumped when a synchronous read takes over the range of the read in flight: its result is dropped. */
+  private gen = 0;
+  private readonly maxPrefetch: number;
+  private readonly chunkSize: number;
+  private onClose: (() => void) | undefined;
+  /** Next file position to read. */
+  private pos: number;
+  /** Octets not yet handed over (on hand or still in the file). */
+  private left: number;
+  /** Octets read and not handed over, in order. */
+  private readonly chunks: Buffer[] = [];
+  private onHand = 0;
+  /** What the sender last asked to have on hand. */
+  private target = 0;
+  private reading = false;
+  private closed = false;
+  private listener: PullSourceListener | undefined;
+
+  /**
+   * @param fd an open descriptor (the source never closes it: `onClose` says when it is free).
+   * @param start first octet of the range; @param length octets in the range.
+   */
+  constructor(fd: number, start: number, length: number, options: FileSourceOptions = {}) {
+    this.fd = fd;
+    this.pos = start;
+    this.left = length;
+    this.end = start + length;
+    const mode = options.mode ?? 'prefetch';
+    this.fallback = mode !== 'async';
+    this.ahead = mode !== 'sync';
+    this.maxPrefetch = Math.max(1, options.maxPrefetch ?? DEFAULT_MAX_PREFETCH);
+    this.chunkSize = Math.max(1, options.chunkSize ?? 65536);
+    this.onClose = options.onClose;
+  }
+
+  get remaining(): number {
+    return this.closed ? 0 : this.left;
+  }
+
+  get available(): number {
+    if (this.closed) return 0;
+    return this.fallback ? this.left : this.onHand;
+  }
+
+  /** Octets read and not yet handed over (memory this source holds). */
+  get buffered(): number {
+    return this.onHand;
+  }
+
+  start(listener: PullSourceListener): void {
+    this.listener = listener;
+  }
+
+  read(max: number): Uint8Array {
+    if (this.closed) throw new Error('the file source is closed');
+    if (this.onHand === 0 && this.fallback) this.readNow(max);
+    const head = this.chunks[0];
+    if (head === undefined) throw new Error('nothing on hand to read');
+    const n = Math.min(max, head.length);
+    let out: Buffer;
+    if (n === head.length) {
+      this.chunks.shift();
+      out = head;
+    } else {
+      out = head.subarray(0, n);
+      this.chunks[0] = head.subarray(n);
+    }
+    this.onHand -= n;
+    this.left -= n;
+    return out;
+  }
+
+  prefetch(octets: number): void {
+    if (!this.ahead || this.closed) return;
+    this.target = Math.min(octets, this.maxPrefetch);
+    this.fill();
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.chunks.length = 0;
+    this.onHand = 0;
+    this.listener = undefined;
+    if (!this.reading) this.released();
+  }
+
+  private released(): void {
+    const f = this.onClose;
+    this.onClose = undefined;
+    f?.();
+  }
+
+  /**
+   * Reads synchronously from the next octet to hand over: a chunk in `sync` mode, one frame
+   * (`max`) when the read-ahead is late — which then takes over from the read in flight.
+   */
+  private readNow(max: number): void {
+    if (this.reading) {
+      this.gen++; // the read in flight covers this range: its result is dropped
+      this.pos = this.end - this.left;
+    }
+    const size = Math.min(this.ahead ? max : this.chunkSize, this.end - this.pos);
+    const buf = Buffer.allocUnsafeSlow(size);
+    const n = fs.readSync(this.fd, buf, 0, size, this.pos);
+    if (n <= 0) throw new Error(`the file ended ${this.end - this.pos} octets early (it changed while being sent)`);
+    this.pos += n;
+    this.onHand += n;
+    this.chunks.push(n === size ? buf : buf.subarray(0, n));
+  }
+
+  /** Starts the next positioned read when less than the target is on hand (one read in flight). */
+  private fill(): void {
+    if (this.reading || this.closed || this.pos >= this.end) return;
+    // what is on hand, and what the file still has, against the target
+    if (this.onHand >= Math.min(this.target, this.left)) return;
+    const size = Math.min(this.chunkSize, this.end - this.pos);
+    const buf = Buffer.allocUnsafeSlow(size);
+    this.reading = true;
+    const gen = this.gen;
+    fs.read(this.fd, buf, 0, size, this.pos, (err, n) => this.arrived(err, buf, n, gen));
+  }
+
+  private arrived(err: Error | null, buf: Buffer, n: number, gen: number): void {
+    this.reading = false;
+    if (this.closed) {
+      this.released(); // the descriptor was kept for this read: now it is free
+      return;
+    }
+    if (gen !== this.gen) {
+      this.fill(); // a synchronous read took this range over
+      return;
+    }
+    const listener = this.listener;
+    if (err !== null || n <= 0) {
+      const e = err ?? new Error(`the file ended ${this.end - this.pos} octets early (it changed while being sent)`);
+      this.close();
+      listener?.error(e);
+      return;
+    }
+    const wasEmpty = this.onHand === 0;
+    this.pos += n;
+    this.onHand += n;
+    this.chunks.push(n === buf.length ? buf : buf.subarray(0, n));
+    this.fill();
+    if (wasEmpty) listener?.available();
+  }
+}
