@@ -3,7 +3,7 @@
  * schedules bodies, writes respect the socket's back-pressure ('drain'), a missing SETTINGS ACK
  * and an idle connection time out, and a GOAWAY drain ends the socket once the last stream is done.
  *
- * Every callback registered here (socket events, the flush microtask, timers) runs under the
+ * Every callback registered here (socket events, the scheduled flush, timers) runs under the
  * connection's guard: whatever escapes — a bug of ours, a handler's synchronous throw — ends this
  * connection with GOAWAY INTERNAL_ERROR, never the process. A connection that failed stops
  * reading, sends its GOAWAY, ends, and is destroyed after `lingerMs` whatever the peer does; a
@@ -367,14 +367,21 @@ export abstract class Endpoint {
     if (at > 0) this.watch();
   }
 
-  /** Flushes soon (once per microtask turn, however many callers ask). */
+  /**
+   * Flushes soon: once, after every read of this event-loop turn (`setImmediate`), however many
+   * callers ask. Not in a microtask: the reads libuv delivers in one poll phase (a client's
+   * requests split over several segments, a WINDOW_UPDATE and the next) are all applied before
+   * the scheduler picks, so the first request to arrive does not take a window alone.
+   */
   protected schedule(): void {
     if (this.scheduled || this.closed) return;
     this.scheduled = true;
-    queueMicrotask(() => this.guarded(this.onMicrotask, undefined));
+    setImmediate(this.onImmediate);
   }
 
-  private onMicrotask(): void {
+  private readonly onImmediate = (): void => this.guarded(this.onScheduled, undefined);
+
+  private onScheduled(): void {
     this.scheduled = false;
     this.flush();
     this.maybeEnd();
