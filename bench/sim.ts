@@ -15,6 +15,7 @@ import type { HeaderInput } from '../lib/hpack/types.js';
 import { PriorityTree } from '../lib/priority/tree.js';
 import type { SchedulerName } from '../lib/priority/scheduler.js';
 import { Sender } from '../lib/sender/sender.js';
+import { FileSource, type FileIO, type FileReadMode } from '../lib/node/file-source.js';
 
 export type Cls = 'html' | 'css' | 'js' | 'font' | 'img' | 'other';
 
@@ -58,6 +59,47 @@ export interface Link {
   readonly clientWindow: number;
 }
 
+/** Bodies from files: each response body is a FileSource over a simulated disk. */
+export interface SimFiles {
+  /** How the FileSource reads (see lib/node/file-source.ts). */
+  readonly mode: FileReadMode;
+  /** Ticks (ms) an asynchronous read takes; synchronous reads take none. */
+  readonly latency: number;
+}
+
+/**
+ * A disk for the simulation: files are zero-filled octets, a positioned read completes `latency`
+ * ticks after it is issued (in issue order), a synchronous one at once. Counts both.
+ */
+export class SimDisk implements FileIO {
+  private readonly files = new Map<number, number>();
+  private readonly pending: Array<{ at: number; run: () => void }> = [];
+  private next = 3;
+  now = 0;
+  asyncReads = 0;
+  syncReads = 0;
+  constructor(readonly latency: number) {}
+  open(size: number): number {
+    const fd = this.next++;
+    this.files.set(fd, size);
+    return fd;
+  }
+  read(fd: number, buffer: Buffer, offset: number, length: number, position: number, callback: (err: NodeJS.ErrnoException | null, bytesRead: number) => void): void {
+    this.asyncReads++;
+    const n = Math.max(0, Math.min(length, (this.files.get(fd) ?? 0) - position));
+    this.pending.push({ at: this.now + this.latency, run: () => callback(null, n) });
+  }
+  readSync(fd: number, _buffer: Buffer, _offset: number, length: number, position: number): number {
+    this.syncReads++;
+    return Math.max(0, Math.min(length, (this.files.get(fd) ?? 0) - position));
+  }
+  /** Completes the reads due by `t`. */
+  tick(t: number): void {
+    this.now = t;
+    while (this.pending.length > 0 && this.pending[0]!.at <= t) this.pending.shift()!.run();
+  }
+}
+
 export const LINK_3G: Link = { bandwidth: 200, rtt: 150, sendBuffer: 16384, clientWindow: 65535 };
 
 export interface StreamTrace {
@@ -78,10 +120,14 @@ export interface SimResult {
   readonly idleTicks: number;
   readonly dataFrames: number;
   readonly totalTime: number;
+  /** With file bodies: reads the simulated disk served. */
+  readonly disk?: { asyncReads: number; syncReads: number };
 }
 
 /** Runs one workload with one scheduler. Deterministic: same inputs, same trace. */
-export function simulate(w: Workload, scheduler: SchedulerName, link: Link = LINK_3G, horizon = 600_000): SimResult {
+export function simulate(w: Workload, scheduler: SchedulerName, link: Link = LINK_3G, horizon = 600_000, files?: SimFiles): SimResult {
+  const disk = files === undefined ? undefined : new SimDisk(files.latency);
+  const failures: string[] = [];
   const client = new H2Connection({ clientSide: true, localSettings: { initialWindowSize: link.clientWindow, enablePush: false } });
   // The server engine keeps at most about one frame: the send buffer below is the only queue.
   const server = new H2Connection({ clientSide: false, outboundHighWaterMark: 1 });
@@ -137,7 +183,10 @@ export function simulate(w: Workload, scheduler: SchedulerName, link: Link = LIN
         const tr = traces.get(e.streamId);
         const size = tr?.req.size ?? 0;
         server.sendHeaders(e.streamId, [[':status', '200'], ['content-length', String(size)]], { endStream: size === 0 });
-        if (size > 0) {
+        if (size > 0 && disk !== undefined) {
+          const source = new FileSource(disk.open(size), 0, size, { mode: files!.mode, io: disk });
+          sender.sendSource(e.streamId, source).catch((err: Error) => failures.push(`stream ${e.streamId}: ${err.message}`));
+        } else if (size > 0) {
           sender.write(e.streamId, new Uint8Array(size));
           sender.end(e.streamId);
         }
@@ -171,6 +220,8 @@ export function simulate(w: Workload, scheduler: SchedulerName, link: Link = LIN
     }
     const fromClient = client.dataToSend();
     if (fromClient.length > 0) up.push([t + half, fromClient]);
+    // the disk: reads due now complete (and may make streams ready)
+    disk?.tick(t);
     // server: what arrived from the client
     while (up.length > 0 && up[0]![0] <= t) serverEvents(server.receiveData(up.shift()![1]));
     // server: fill the send buffer, frame by frame, in scheduler order
@@ -222,8 +273,12 @@ export function simulate(w: Workload, scheduler: SchedulerName, link: Link = LIN
       }
     }
   }
+  if (failures.length > 0) throw new Error(`${w.name}/${scheduler}: file bodies failed: ${failures.join('; ')}`);
   if (remaining > 0) throw new Error(`${w.name}/${scheduler}: ${remaining} streams unfinished after ${horizon} ms`);
-  return { workload: w.name, scheduler, streams: [...traces.values()], inversionOctets, idleTicks, dataFrames, totalTime: t };
+  return {
+    workload: w.name, scheduler, streams: [...traces.values()], inversionOctets, idleTicks, dataFrames, totalTime: t,
+    ...(disk === undefined ? {} : { disk: { asyncReads: disk.asyncReads, syncReads: disk.syncReads } }),
+  };
 }
 
 function readyStream(sender: Sender, server: H2Connection): boolean {

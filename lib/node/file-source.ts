@@ -29,6 +29,14 @@ export interface FileSourceOptions {
   chunkSize?: number;
   /** Called once the source holds nothing (closed, and no read in flight): release the descriptor here. */
   onClose?: () => void;
+  /** Positioned reads; node:fs by default (the link simulation passes a simulated disk). */
+  io?: FileIO;
+}
+
+/** The two positioned reads a {@link FileSource} uses, as node:fs has them. */
+export interface FileIO {
+  read(fd: number, buffer: Buffer, offset: number, length: number, position: number, callback: (err: NodeJS.ErrnoException | null, bytesRead: number) => void): void;
+  readSync(fd: number, buffer: Buffer, offset: number, length: number, position: number): number;
 }
 
 /** How a {@link FileSource} reads. */
@@ -48,6 +56,7 @@ export class FileSource implements PullSource {
   private gen = 0;
   private readonly maxPrefetch: number;
   private readonly chunkSize: number;
+  private readonly io: FileIO;
   private onClose: (() => void) | undefined;
   /** Next file position to read. */
   private pos: number;
@@ -77,6 +86,7 @@ export class FileSource implements PullSource {
     this.maxPrefetch = Math.max(1, options.maxPrefetch ?? DEFAULT_MAX_PREFETCH);
     this.chunkSize = Math.max(1, options.chunkSize ?? 65536);
     this.onClose = options.onClose;
+    this.io = options.io ?? fs;
   }
 
   get remaining(): number {
@@ -99,20 +109,33 @@ export class FileSource implements PullSource {
 
   read(max: number): Uint8Array {
     if (this.closed) throw new Error('the file source is closed');
-    if (this.onHand === 0 && this.fallback) this.readNow(max);
-    const head = this.chunks[0];
-    if (head === undefined) throw new Error('nothing on hand to read');
-    const n = Math.min(max, head.length);
-    let out: Buffer;
-    if (n === head.length) {
-      this.chunks.shift();
-      out = head;
-    } else {
-      out = head.subarray(0, n);
-      this.chunks[0] = head.subarray(n);
+    const n = Math.min(max, this.left);
+    // the read-ahead is short of what the stream may send now: read the rest at once
+    if (this.fallback && this.onHand < n) this.readNow(n - this.onHand);
+    const want = Math.min(n, this.onHand);
+    if (want <= 0) throw new Error('nothing on hand to read');
+    this.onHand -= want;
+    this.left -= want;
+    const head = this.chunks[0]!;
+    if (head.length > want) {
+      this.chunks[0] = head.subarray(want);
+      return head.subarray(0, want);
     }
-    this.onHand -= n;
-    this.left -= n;
+    if (head.length === want) {
+      this.chunks.shift();
+      return head;
+    }
+    // a frame across read chunks: joined into fresh memory
+    const out = Buffer.allocUnsafe(want);
+    let at = 0;
+    while (at < want) {
+      const c = this.chunks[0]!;
+      const k = Math.min(c.length, want - at);
+      out.set(k === c.length ? c : c.subarray(0, k), at);
+      at += k;
+      if (k === c.length) this.chunks.shift();
+      else this.chunks[0] = c.subarray(k);
+    }
     return out;
   }
 
@@ -138,21 +161,24 @@ export class FileSource implements PullSource {
   }
 
   /**
-   * Reads synchronously from the next octet to hand over: a chunk in `sync` mode, one frame
-   * (`max`) when the read-ahead is late — which then takes over from the read in flight.
+   * Reads synchronously what follows the octets on hand: at least `need` octets (a whole chunk in
+   * `sync` mode). A read in flight covers the same range: it is superseded (its result dropped).
    */
-  private readNow(max: number): void {
-    if (this.reading) {
-      this.gen++; // the read in flight covers this range: its result is dropped
-      this.pos = this.end - this.left;
-    }
-    const size = Math.min(this.ahead ? max : this.chunkSize, this.end - this.pos);
+  private readNow(need: number): void {
+    const from = this.end - this.left + this.onHand;
+    if (this.reading) this.gen++;
+    this.pos = from;
+    const size = Math.min(this.ahead ? need : Math.max(need, this.chunkSize), this.end - from);
     const buf = Buffer.allocUnsafeSlow(size);
-    const n = fs.readSync(this.fd, buf, 0, size, this.pos);
-    if (n <= 0) throw new Error(`the file ended ${this.end - this.pos} octets early (it changed while being sent)`);
-    this.pos += n;
-    this.onHand += n;
-    this.chunks.push(n === size ? buf : buf.subarray(0, n));
+    let got = 0;
+    while (got < size) {
+      const n = this.io.readSync(this.fd, buf, got, size - got, from + got);
+      if (n <= 0) throw new Error(`the file ended ${this.end - from - got} octets early (it changed while being sent)`);
+      got += n;
+    }
+    this.pos = from + size;
+    this.onHand += size;
+    this.chunks.push(buf);
   }
 
   /** Starts the next positioned read when less than the target is on hand (one read in flight). */
@@ -164,7 +190,7 @@ export class FileSource implements PullSource {
     const buf = Buffer.allocUnsafeSlow(size);
     this.reading = true;
     const gen = this.gen;
-    fs.read(this.fd, buf, 0, size, this.pos, (err, n) => this.arrived(err, buf, n, gen));
+    this.io.read(this.fd, buf, 0, size, this.pos, (err, n) => this.arrived(err, buf, n, gen));
   }
 
   private arrived(err: Error | null, buf: Buffer, n: number, gen: number): void {
