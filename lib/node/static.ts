@@ -103,14 +103,14 @@ function serveFile(req: H2Request, res: H2Response, f: CachedFile, head: boolean
   let status = 200;
   const headers: [string, string][] = [['content-type', f.contentType], ...validators, ['accept-ranges', 'bytes']];
   const range = head ? undefined : req.header('range'); // Range is defined for GET only (RFC 9110 §14.2)
-  if (range !== undefined && range.length <= 1024 && ifRangeHolds(req, f)) {
+  if (range !== undefined && range.length <= 1024 && RANGE_SYNTAX.test(range) && ifRangeHolds(req, f)) {
     const r = rangeParser(size, range, { combine: true });
     if (r === -1) {
       res.respond(416, [['content-range', `bytes */${size}`], ...validators, ['content-length', '0']]);
       res.end();
       return;
     }
-    // malformed (-2), another unit, or several ranges: the whole representation (RFC 9110 §14.2 allows it)
+    // another unit, or several ranges: the whole representation (RFC 9110 §14.2 allows it)
     if (r !== -2 && r.type === 'bytes' && r.length === 1) {
       const { start: from, end: to } = r[0]!;
       start = from;
@@ -132,6 +132,13 @@ function serveFile(req: H2Request, res: H2Response, f: CachedFile, head: boolean
   // the response owns the source: a failure resets the stream, a reset closes the source
   res.sendSource(f.source(start, length)).catch(() => undefined);
 }
+
+/**
+ * A byte-range set as RFC 9110 §14.1.2 writes it (`bytes=0-99`, `bytes=-500`, `bytes=9-, 0-0`):
+ * anything else is ignored — the whole representation with 200, as §14.2 asks — rather than
+ * taken for unsatisfiable (range-parser 1.x answers -1 for both).
+ */
+const RANGE_SYNTAX = /^bytes=[ \t]*(?:\d+-\d*|-\d+)(?:[ \t]*,[ \t]*(?:\d+-\d*|-\d+))*[ \t]*$/;
 
 /** If-Match and If-Unmodified-Since (RFC 9110 §13.1.1, §13.1.4): false → 412. */
 function preconditionsHold(req: H2Request, f: CachedFile): boolean {
