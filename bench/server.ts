@@ -125,11 +125,13 @@ async function waitPort(port: number): Promise<void> {
   throw new Error(`nothing listens on ${port}`);
 }
 
-async function start(kind: 'h2sched' | 'node' | 'nghttpd', docroot: string): Promise<Running> {
+type Kind = 'h2sched' | 'node' | 'nghttpd' | 'h2sched-files' | 'node-files';
+
+async function start(kind: Kind, docroot: string): Promise<Running> {
   const port = await freePort();
   const proc = kind === 'nghttpd'
     ? spawn('nghttpd', ['--no-tls', '-d', docroot, '--echo-upload', String(port)], { stdio: 'ignore' })
-    : spawn(process.execPath, ['--expose-gc', path.join(here, 'servers.js'), kind, String(port)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    : spawn(process.execPath, ['--expose-gc', path.join(here, 'servers.js'), kind, String(port), docroot], { stdio: ['ignore', 'pipe', 'inherit'] });
   await waitPort(port);
   return { proc, port, stop: () => new Promise<void>((r) => { proc.once('exit', () => r()); proc.kill('SIGKILL'); }) };
 }
@@ -148,11 +150,22 @@ function h2load(args: string[]): Promise<{ rps: number; mbps: number; ok: boolea
   });
 }
 
-const CASES = [
-  { name: 'tiny GET', args: (u: string) => ['-n', '100000', '-c', '10', '-m', '10', `${u}/`] },
-  { name: '64 KiB × 100 streams', args: (u: string) => ['-n', '20000', '-c', '1', '-m', '100', `${u}/64k`] },
-  { name: 'POST echo 16 KiB', args: (u: string, body: string) => ['-n', '20000', '-c', '10', '-m', '10', '-d', body, `${u}/`] },
+/**
+ * Each case names the server kind in each column: ours, node:http2's, and nghttpd (which always
+ * serves the docroot). The file cases compare `h2sched serve` with node:http2's respondWithFile.
+ * `H2SCHED_BENCH_CASES=files` (or any word of the names) runs only the matching cases.
+ */
+interface Case { name: string; ours: Kind; node: Kind; args: (u: string, body: string) => string[] }
+const ALL_CASES: Case[] = [
+  { name: 'tiny GET', ours: 'h2sched', node: 'node', args: (u) => ['-n', '100000', '-c', '10', '-m', '10', `${u}/`] },
+  { name: 'tiny file (6 octets)', ours: 'h2sched-files', node: 'node-files', args: (u) => ['-n', '60000', '-c', '10', '-m', '10', '-t', '1', `${u}/tiny.txt`] },
+  { name: '64 KiB × 100 streams', ours: 'h2sched', node: 'node', args: (u) => ['-n', '20000', '-c', '1', '-m', '100', `${u}/64k`] },
+  { name: '64 KiB files × 100 streams', ours: 'h2sched-files', node: 'node-files', args: (u) => ['-n', '20000', '-c', '1', '-m', '100', `${u}/64k.bin`] },
+  { name: 'POST echo 16 KiB', ours: 'h2sched', node: 'node', args: (u, body) => ['-n', '20000', '-c', '10', '-m', '10', '-d', body, `${u}/`] },
 ];
+const FILTER = process.env.H2SCHED_BENCH_CASES;
+// `files`: the file cases and the fixed-body tiny GET they are held against
+const CASES = FILTER ? ALL_CASES.filter((c) => c.name.includes(FILTER) || (FILTER === 'files' && (c.ours === 'h2sched-files' || c.name === 'tiny GET'))) : ALL_CASES;
 
 // ------------------------------------------------------------------ 3. memory
 
@@ -236,45 +249,54 @@ export async function serverReport(): Promise<string> {
   const docroot = mkdtempSync(path.join(tmpdir(), 'h2sched-bench-'));
   writeFileSync(path.join(docroot, 'index.html'), 'hello world\n');
   writeFileSync(path.join(docroot, '64k'), Buffer.alloc(65536, 97));
+  writeFileSync(path.join(docroot, '64k.bin'), Buffer.alloc(65536, 97));
+  writeFileSync(path.join(docroot, 'tiny.txt'), 'hello\n');
   const postBody = path.join(docroot, 'post.bin');
   writeFileSync(postBody, Buffer.alloc(16384, 98));
   if (!has('h2load')) {
     lines.push('h2load comparisons: SKIPPED — h2load is not installed (apt-get install -y nghttp2-client).');
   } else {
-    const kinds = (has('nghttpd') ? ['h2sched', 'node', 'nghttpd'] : ['h2sched', 'node']) as Array<'h2sched' | 'node' | 'nghttpd'>;
+    const roles = (has('nghttpd') ? ['ours', 'node', 'nghttpd'] : ['ours', 'node']) as Array<'ours' | 'node' | 'nghttpd'>;
     const res = new Map<string, { rps: number[]; mbps: number[]; ok: boolean }>();
     let step = 0;
     for (let round = 0; round < ROUNDS; round++) {
       for (const c of CASES) {
-        for (const k of round % 2 === 0 ? kinds : [...kinds].reverse()) {
+        for (const role of round % 2 === 0 ? roles : [...roles].reverse()) {
+          const k: Kind = role === 'nghttpd' ? 'nghttpd' : c[role];
           const srv = await start(k, docroot);
           const args = c.args(`http://127.0.0.1:${srv.port}`, postBody);
           await h2load(args.map((a, i) => (args[i - 1] === '-n' ? String(Math.ceil(Number(a) / 10)) : a))); // warm-up: a tenth
           const r = await h2load(c.args(`http://127.0.0.1:${srv.port}`, postBody));
           await srv.stop();
-          const key = `${c.name}/${k}`;
+          const key = `${c.name}/${role}`;
           const cur = res.get(key) ?? { rps: [], mbps: [], ok: true };
           cur.rps.push(r.rps);
           cur.mbps.push(r.mbps);
           cur.ok &&= r.ok;
           res.set(key, cur);
-          process.stdout.write(`\rbench: h2load ${++step}/${ROUNDS * CASES.length * kinds.length} (${c.name}, ${k})          `);
+          process.stdout.write(`\rbench: h2load ${++step}/${ROUNDS * CASES.length * roles.length} (${c.name}, ${k})          `);
         }
       }
     }
     process.stdout.write('\n');
     lines.push(`h2load against each server on this machine (same flags, servers alternated, ${ROUNDS} rounds after a warm-up pass; median ± half the range; ${has('nghttpd') ? 'nghttpd is the C reference' : 'nghttpd not installed'}):`, '');
+    lines.push('File cases: h2sched is `h2sched serve DOCROOT`\'s static handler (open-file cache, small files from memory), node:http2 is `respondWithFile`.', '');
     lines.push('| case | h2sched | node:http2 | nghttpd | h2sched / node:http2 | h2sched / nghttpd |', '|---|---:|---:|---:|---:|---:|');
+    const metricOf = (c: Case) => (c.name.startsWith('64') ? 'mbps' : 'rps') as 'mbps' | 'rps';
     for (const c of CASES) {
       const get = (k: string) => res.get(`${c.name}/${k}`);
-      const metric = c.name.startsWith('64') ? 'mbps' : 'rps';
+      const metric = metricOf(c);
       const unit = metric === 'mbps' ? 'MB/s' : 'req/s';
       const cell = (k: string) => { const r = get(k); return r ? `${show(r[metric], unit)}${r.ok ? '' : ' (failures!)'}` : '—'; };
-      const ratio = (k: string) => { const a = get('h2sched'); const b = get(k); return a && b ? `${(median(a[metric]) / median(b[metric])).toFixed(2)}×` : '—'; };
-      lines.push(`| ${c.name} (${c.args('URL', 'FILE').join(' ')}) | ${cell('h2sched')} | ${cell('node')} | ${cell('nghttpd')} | ${ratio('node')} | ${ratio('nghttpd')} |`);
+      const ratio = (k: string) => { const a = get('ours'); const b = get(k); return a && b ? `${(median(a[metric]) / median(b[metric])).toFixed(2)}×` : '—'; };
+      lines.push(`| ${c.name} (${c.args('URL', 'FILE').join(' ')}) | ${cell('ours')} | ${cell('node')} | ${cell('nghttpd')} | ${ratio('node')} | ${ratio('nghttpd')} |`);
     }
+    const tinyFile = res.get('tiny file (6 octets)/ours');
+    const tinyFixed = res.get('tiny GET/ours');
+    if (tinyFile && tinyFixed) lines.push('', `Tiny file / our own fixed-body tiny GET (same run): ${(median(tinyFile.rps) / median(tinyFixed.rps)).toFixed(2)}× (h2load flags differ only in the request count).`);
     lines.push('');
   }
+  if (FILTER) return lines.join('\n'); // a subset of the h2load cases: no memory section
   const mem: string[] = ['| server | per idle connection | per open stream |', '|---|---:|---:|'];
   for (const k of ['h2sched', 'node'] as const) {
     const m = await memory(k, docroot);

@@ -46,7 +46,17 @@ export interface CachedFile {
   readonly contentType: string;
   /** The whole contents, when the file is small enough to be held in memory. */
   readonly body: Buffer | undefined;
-  /** A pull source over `length` octets from `start`; it holds the descriptor until it is closed. */
+  /** The headers of a 200 with the whole file: content-type, etag, last-modified, accept-ranges, content-length. */
+  readonly headers: ReadonlyArray<readonly [string, string]>;
+  /**
+   * False once a file not held in memory was evicted and its descriptor closed (a lookup that
+   * raced with an eviction): look it up again.
+   */
+  readonly usable: boolean;
+  /**
+   * A pull source over `length` octets from `start`; it holds the descriptor until it is closed.
+   * @throws Error when the entry is not `usable`.
+   */
   source(start: number, length: number): FileSource;
 }
 
@@ -77,11 +87,16 @@ class FileEntry implements CachedFile {
   readonly mtimeMs: number;
   readonly size: number;
   readonly ino: number;
+  readonly headers: ReadonlyArray<readonly [string, string]>;
   validatedAt: number;
+  /** Used since the eviction scan last passed it (second chance). */
+  used = false;
   /** Responses reading from `fd`. */
   refs = 0;
   /** No longer in the cache: close `fd` when the last reader is done. */
   retired = false;
+  /** `fd` was closed. */
+  fdClosed = false;
 
   constructor(
     private readonly cache: FileCache,
@@ -98,10 +113,19 @@ class FileEntry implements CachedFile {
     this.lastModified = stat.mtime.toUTCString();
     this.contentType = mime.contentType(path.extname(realPath)) || 'application/octet-stream';
     this.validatedAt = now;
+    this.headers = Object.freeze([
+      ['content-type', this.contentType], ['etag', this.etag], ['last-modified', this.lastModified],
+      ['accept-ranges', 'bytes'], ['content-length', String(this.size)],
+    ] as const);
+  }
+
+  get usable(): boolean {
+    return this.body !== undefined || !this.fdClosed;
   }
 
   source(start: number, length: number): FileSource {
     if (this.fd === undefined) throw new Error('a file held in memory has no descriptor: send its body');
+    if (this.fdClosed) throw new Error('the file was evicted from the cache: look it up again');
     this.refs++;
     let released = false;
     return new FileSource(this.fd, start, length, {
@@ -123,6 +147,7 @@ class FileEntry implements CachedFile {
 
 class DirEntry implements CachedDirectory {
   readonly kind = 'directory' as const;
+  used = false;
   constructor(readonly realPath: string, readonly ino: number, readonly mtimeMs: number, public validatedAt: number) {}
   same(stat: fs.Stats): boolean {
     return stat.isDirectory() && stat.ino === this.ino;
@@ -178,9 +203,7 @@ export class FileCache {
     const e = this.map.get(file);
     if (e === undefined || now - e.validatedAt >= this.validMs) return undefined;
     this.hits++;
-    // least recently used first: a hit moves to the end
-    this.map.delete(file);
-    this.map.set(file, e);
+    e.used = true; // eviction gives it a second chance (CLOCK): no map change per hit
     return e;
   }
 
@@ -215,7 +238,8 @@ export class FileCache {
 
   /** @internal */
   closeFd(e: FileEntry): void {
-    if (e.fd === undefined) return;
+    if (e.fd === undefined || e.fdClosed) return;
+    e.fdClosed = true;
     this.fds--;
     fs.close(e.fd, () => undefined);
   }
@@ -247,6 +271,7 @@ export class FileCache {
       this.map.delete(file);
       this.retire(prev);
     }
+    entry.used = true; // about to be used: not the first to go
     this.map.set(file, entry);
     if (entry instanceof FileEntry && entry.body !== undefined) this.memory += entry.body.length;
     this.evict();
@@ -283,10 +308,20 @@ export class FileCache {
     }
   }
 
+  /**
+   * Oldest first, but an entry used since the scan last passed it moves to the end instead
+   * (second chance): least recently used, approximately, without a map change per hit.
+   */
   private evict(): void {
+    let chances = this.map.size;
     for (const [k, e] of this.map) {
       if (this.map.size <= this.maxEntries && this.memory <= this.maxMemory) break;
       this.map.delete(k);
+      if (e.used && chances-- > 0) {
+        e.used = false;
+        this.map.set(k, e);
+        continue;
+      }
       this.retire(e);
     }
   }

@@ -54,13 +54,16 @@ export function staticHandler(root: string | undefined, options: StaticOptions =
       return;
     }
     const head = req.method === 'HEAD';
-    const urlPath = decodePath(req.path);
+    // the common request needs no parsing: a plain path is its own decoded form
+    const plainPath = PLAIN_PATH.test(req.path);
+    const urlPath = plainPath ? req.path : decodePath(req.path);
     if (urlPath === undefined) return plain(res, 400, 'bad request: the path is not valid percent-encoded UTF-8\n', head);
     if (cache === undefined || base === undefined) return demo(urlPath, res, head, options.scheduler);
     if (!dotfiles && hasDotSegment(urlPath)) return notFound(res, head);
-    const file = path.join(base, urlPath);
-    if (file !== base && !file.startsWith(base + path.sep)) return notFound(res, head); // no escaping the root
-    let entry = cache.peek(file) ?? (await cache.lookup(file));
+    const file = plainPath ? base + urlPath : path.join(base, urlPath);
+    if (!plainPath && file !== base && !file.startsWith(base + path.sep)) return notFound(res, head); // no escaping the root
+    let target = file;
+    let entry = cache.peek(target) ?? (await cache.lookup(target));
     if (entry?.kind === 'directory') {
       if (!urlPath.endsWith('/')) {
         // relative links in its index resolve against the directory only with the slash
@@ -70,30 +73,66 @@ export function staticHandler(root: string | undefined, options: StaticOptions =
         res.end();
         return;
       }
-      const index = path.join(file, 'index.html');
-      entry = cache.peek(index) ?? (await cache.lookup(index));
+      target = path.join(file, 'index.html');
+      entry = cache.peek(target) ?? (await cache.lookup(target));
     }
-    if (entry?.kind !== 'file') return notFound(res, head);
+    // a file evicted (its descriptor closed) between its lookup and now: once more
+    if (entry?.kind === 'file' && !entry.usable) entry = await cache.lookup(target);
+    if (entry?.kind !== 'file' || !entry.usable) return notFound(res, head);
     serveFile(req, res, entry, head);
   };
   return Object.assign(handler, { cache, close: () => cache?.close() });
 }
 
+/** The request fields the file path looks at, found in one pass over the header list. */
+interface Conditions {
+  ifMatch?: string;
+  ifNoneMatch?: string;
+  ifModifiedSince?: string;
+  ifUnmodifiedSince?: string;
+  ifRange?: string;
+  range?: string;
+  cacheControl?: string;
+}
+
+function conditionsOf(req: H2Request): Conditions | undefined {
+  let c: Conditions | undefined;
+  for (const [n, v] of req.headers) {
+    // only names starting with "if-", "range" or "cache-control" matter: most requests have none
+    const k = n.charCodeAt(0);
+    if (k === 105 /* i */ && n.startsWith('if-')) {
+      c ??= {};
+      if (n === 'if-none-match') c.ifNoneMatch = v;
+      else if (n === 'if-modified-since') c.ifModifiedSince = v;
+      else if (n === 'if-match') c.ifMatch = v;
+      else if (n === 'if-unmodified-since') c.ifUnmodifiedSince = v;
+      else if (n === 'if-range') c.ifRange = v;
+    } else if (k === 114 /* r */ && n === 'range') (c ??= {}).range = v;
+    else if (k === 99 /* c */ && n === 'cache-control') (c ??= {}).cacheControl = v;
+  }
+  return c;
+}
+
 function serveFile(req: H2Request, res: H2Response, f: CachedFile, head: boolean): void {
+  const c = conditionsOf(req);
+  if (c === undefined || (c.ifMatch ?? c.ifUnmodifiedSince ?? c.ifNoneMatch ?? c.ifModifiedSince ?? c.range) === undefined) {
+    // the common case: the whole file, headers made once per cache entry
+    res.respond(200, f.headers);
+    if (head || f.size === 0) res.end();
+    else if (f.body !== undefined) res.end(f.body);
+    else res.sendSource(f.source(0, f.size)).catch(() => undefined);
+    return;
+  }
   const size = f.size;
   const validators: [string, string][] = [['etag', f.etag], ['last-modified', f.lastModified]];
   // RFC 9110 §13.2.2: If-Match, If-Unmodified-Since, If-None-Match, If-Modified-Since, If-Range
-  if (!preconditionsHold(req, f)) {
+  if (!preconditionsHold(c, f)) {
     res.respond(412, [...validators, ['content-length', '0']]);
     res.end();
     return;
   }
-  const conditional = {
-    'if-none-match': req.header('if-none-match'),
-    'if-modified-since': req.header('if-modified-since'),
-    'cache-control': req.header('cache-control'),
-  };
-  if ((conditional['if-none-match'] !== undefined || conditional['if-modified-since'] !== undefined) && fresh(conditional, { etag: f.etag, 'last-modified': f.lastModified })) {
+  if ((c.ifNoneMatch !== undefined || c.ifModifiedSince !== undefined)
+    && fresh({ 'if-none-match': c.ifNoneMatch, 'if-modified-since': c.ifModifiedSince, 'cache-control': c.cacheControl }, { etag: f.etag, 'last-modified': f.lastModified })) {
     res.respond(304, validators);
     res.end();
     return;
@@ -102,8 +141,8 @@ function serveFile(req: H2Request, res: H2Response, f: CachedFile, head: boolean
   let length = size;
   let status = 200;
   const headers: [string, string][] = [['content-type', f.contentType], ...validators, ['accept-ranges', 'bytes']];
-  const range = head ? undefined : req.header('range'); // Range is defined for GET only (RFC 9110 §14.2)
-  if (range !== undefined && range.length <= 1024 && RANGE_SYNTAX.test(range) && ifRangeHolds(req, f)) {
+  const range = head ? undefined : c.range; // Range is defined for GET only (RFC 9110 §14.2)
+  if (range !== undefined && range.length <= 1024 && RANGE_SYNTAX.test(range) && ifRangeHolds(c, f)) {
     const r = rangeParser(size, range, { combine: true });
     if (r === -1) {
       res.respond(416, [['content-range', `bytes */${size}`], ...validators, ['content-length', '0']]);
@@ -141,13 +180,13 @@ function serveFile(req: H2Request, res: H2Response, f: CachedFile, head: boolean
 const RANGE_SYNTAX = /^bytes=[ \t]*(?:\d+-\d*|-\d+)(?:[ \t]*,[ \t]*(?:\d+-\d*|-\d+))*[ \t]*$/;
 
 /** If-Match and If-Unmodified-Since (RFC 9110 §13.1.1, §13.1.4): false → 412. */
-function preconditionsHold(req: H2Request, f: CachedFile): boolean {
-  const ifMatch = req.header('if-match');
+function preconditionsHold(c: Conditions, f: CachedFile): boolean {
+  const ifMatch = c.ifMatch;
   if (ifMatch !== undefined) {
     if (ifMatch.trim() === '*') return true;
     return ifMatch.split(',').some((t) => t.trim() === f.etag); // strong comparison: a W/ tag never matches
   }
-  const since = req.header('if-unmodified-since');
+  const since = c.ifUnmodifiedSince;
   if (since !== undefined) {
     const t = Date.parse(since);
     if (!Number.isNaN(t) && Math.floor(f.mtimeMs / 1000) * 1000 > t) return false;
@@ -156,8 +195,8 @@ function preconditionsHold(req: H2Request, f: CachedFile): boolean {
 }
 
 /** If-Range (RFC 9110 §13.1.5): the range applies only while the representation is the one named. */
-function ifRangeHolds(req: H2Request, f: CachedFile): boolean {
-  const v = req.header('if-range');
+function ifRangeHolds(c: Conditions, f: CachedFile): boolean {
+  const v = c.ifRange;
   if (v === undefined) return true;
   const tag = v.trim();
   if (tag.startsWith('"')) return tag === f.etag;
@@ -178,6 +217,12 @@ function demo(urlPath: string, res: H2Response, head: boolean, scheduler: string
   res.respond(200, [['content-type', asset.type], ['content-length', String(asset.body.length)], ['cache-control', 'no-cache']]);
   res.end(head ? undefined : asset.body);
 }
+
+/**
+ * A path that is its own decoded form and needs no normalizing: `/`, then unreserved characters
+ * and single slashes, no `.` right after a slash (no dot segment, no dotfile), no query.
+ */
+const PLAIN_PATH = /^(?:\/[A-Za-z0-9_~-][A-Za-z0-9._~-]*)*\/?$/;
 
 /** A path segment that names a dotfile or dot-directory (`/.env`, `/.git/config`). */
 function hasDotSegment(p: string): boolean {

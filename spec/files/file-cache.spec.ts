@@ -112,6 +112,20 @@ describe('FileCache', () => {
     expect(fdCount()).toBeLessThanOrEqual(before);
   });
 
+  it('an entry evicted before anyone read from it is no longer usable (its descriptor is closed): a new lookup opens it again', async () => {
+    fs.writeFileSync(at('c.bin'), Buffer.alloc(2000, 3));
+    const cache = new FileCache(root, { entries: 1, memoryFileMax: 100 });
+    const big = await file(cache, 'big.bin');
+    expect(big.usable).toBe(true);
+    await file(cache, 'c.bin'); // evicts big.bin, which nobody reads
+    expect(big.usable).toBe(false);
+    expect(() => big.source(0, 10)).toThrow(/look it up again/);
+    const again = await file(cache, 'big.bin');
+    expect(again.usable).toBe(true);
+    again.source(0, 10).close();
+    cache.close();
+  });
+
   it('finds nothing outside the root, through symlinks or dot-dot, and nothing that is not a file or directory', async () => {
     fs.symlinkSync(path.join(outside, 'secret'), at('link-out'));
     fs.symlinkSync(outside, at('dir-out'));
