@@ -23,7 +23,7 @@ import type { PullSource, PullSourceListener } from '../sender/source.js';
 export interface FileSourceOptions {
   /** `'prefetch'` (default), `'async'` or `'sync'`: see {@link FileSource}. */
   mode?: FileReadMode;
-  /** Octets read ahead at most (async). Default 131072. */
+  /** Octets read ahead at most. Default 65536 (the sender's per-stream high-water mark for written bodies). */
   maxPrefetch?: number;
   /** Octets per read. Default 65536. */
   chunkSize?: number;
@@ -43,7 +43,27 @@ export interface FileIO {
 export type FileReadMode = 'prefetch' | 'async' | 'sync';
 
 /** The default read-ahead cap of a file source (octets). */
-export const DEFAULT_MAX_PREFETCH = 131072;
+export const DEFAULT_MAX_PREFETCH = 65536;
+
+/** The smallest read: a frame at the default MAX_FRAME_SIZE. */
+const MIN_READ = 16384;
+
+/**
+ * Read-ahead memory of every file source in the process, against one cap: above it a source
+ * reads only when it has nothing on hand, one frame at a time (prefetch mode tops up
+ * synchronously anyway), so many slow clients cannot make read-ahead grow without bound.
+ */
+const processBudget = { held: 0, cap: 64 * 1024 * 1024 };
+
+/** Sets the read-ahead cap of all file sources in the process (octets; default 64 MiB). */
+export function setFilePrefetchLimit(octets: number): void {
+  processBudget.cap = Math.max(0, octets);
+}
+
+/** Octets all file sources of the process hold read ahead now. */
+export function filePrefetchHeld(): number {
+  return processBudget.held;
+}
 
 export class FileSource implements PullSource {
   private readonly fd: number;
@@ -116,6 +136,7 @@ export class FileSource implements PullSource {
     if (want <= 0) throw new Error('nothing on hand to read');
     this.onHand -= want;
     this.left -= want;
+    processBudget.held -= want;
     const head = this.chunks[0]!;
     if (head.length > want) {
       this.chunks[0] = head.subarray(want);
@@ -149,6 +170,7 @@ export class FileSource implements PullSource {
     if (this.closed) return;
     this.closed = true;
     this.chunks.length = 0;
+    processBudget.held -= this.onHand;
     this.onHand = 0;
     this.listener = undefined;
     if (!this.reading) this.released();
@@ -178,6 +200,7 @@ export class FileSource implements PullSource {
     }
     this.pos = from + size;
     this.onHand += size;
+    processBudget.held += size;
     this.chunks.push(buf);
   }
 
@@ -186,15 +209,22 @@ export class FileSource implements PullSource {
     if (this.reading || this.closed || this.pos >= this.end) return;
     // what is on hand, and what the file still has, against the target
     if (this.onHand >= Math.min(this.target, this.left)) return;
-    const size = Math.min(this.chunkSize, this.end - this.pos);
+    // reads of what is missing (a frame at least, a chunk at most); over the process budget, only
+    // when nothing is on hand, and one frame
+    const over = processBudget.held >= processBudget.cap;
+    if (over && this.onHand > 0) return;
+    const size = Math.min(over ? MIN_READ : Math.min(this.chunkSize, Math.max(this.target - this.onHand, MIN_READ)), this.end - this.pos);
     const buf = Buffer.allocUnsafeSlow(size);
     this.reading = true;
+    processBudget.held += size; // reserved while in flight: many sources starting at once count too
     const gen = this.gen;
     this.io.read(this.fd, buf, 0, size, this.pos, (err, n) => this.arrived(err, buf, n, gen));
   }
 
   private arrived(err: Error | null, buf: Buffer, n: number, gen: number): void {
     this.reading = false;
+    const kept = this.closed || gen !== this.gen || err !== null || n <= 0 ? 0 : n;
+    processBudget.held -= buf.length - kept; // the reservation, less what is kept on hand
     if (this.closed) {
       this.released(); // the descriptor was kept for this read: now it is free
       return;

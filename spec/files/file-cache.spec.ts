@@ -45,19 +45,19 @@ describe('FileCache', () => {
   });
 
   it('a cached path is answered without a system call until validMs, then one stat keeps it or replaces it', async () => {
-    const cache = new FileCache(root, { validMs: 50 });
+    const cache = new FileCache(root, { validMs: 400 });
     const first = await file(cache, 'small.txt');
     const stat = jest.spyOn(fs.promises, 'stat');
     expect(cache.peek(at('small.txt'))).toBe(first);
     expect(await cache.lookup(at('small.txt'))).toBe(first);
     expect(stat).not.toHaveBeenCalled();
-    await new Promise((r) => setTimeout(r, 60));
+    await new Promise((r) => setTimeout(r, 450));
     expect(cache.peek(at('small.txt'))).toBeUndefined(); // stale: lookup checks it
     expect(await cache.lookup(at('small.txt'))).toBe(first); // unchanged: the same entry
     expect(stat).toHaveBeenCalledTimes(1);
     fs.writeFileSync(at('small.txt'), 'changed!');
     fs.utimesSync(at('small.txt'), new Date(), new Date(Date.now() + 5000));
-    await new Promise((r) => setTimeout(r, 60));
+    await new Promise((r) => setTimeout(r, 450));
     const next = await file(cache, 'small.txt');
     expect(next).not.toBe(first);
     expect(next.body?.toString()).toBe('changed!');

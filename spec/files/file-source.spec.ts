@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import fc from 'fast-check';
-import { FileSource, type FileReadMode } from '../../lib/node/file-source.js';
+import { filePrefetchHeld, FileSource, type FileReadMode, setFilePrefetchLimit } from '../../lib/node/file-source.js';
 import type { PullSourceListener } from '../../lib/sender/source.js';
 
 let dir: string;
@@ -93,6 +93,30 @@ describe('FileSource', () => {
     } finally {
       fs.closeSync(fd);
     }
+  });
+
+  it('all sources of the process together read ahead at most the process cap (plus a frame each), and give it back when closed', async () => {
+    setFilePrefetchLimit(100_000);
+    const fd = fs.openSync(file, 'r');
+    let released = 0;
+    const sources = Array.from({ length: 10 }, () => new FileSource(fd, 0, content.length, { mode: 'async', onClose: () => released++ }));
+    try {
+      expect(filePrefetchHeld()).toBe(0);
+      for (const src of sources) {
+        src.start({ available: () => undefined, error: () => undefined });
+        src.prefetch(65_536);
+      }
+      await until(() => sources.every((x) => x.buffered > 0)); // each may still read a frame: none starves
+      await new Promise((r) => setTimeout(r, 30));
+      expect(filePrefetchHeld()).toBeLessThanOrEqual(100_000 + 10 * 16_384 + 65_536);
+      expect(filePrefetchHeld()).toBe(sources.reduce((n, x) => n + x.buffered, 0));
+    } finally {
+      for (const src of sources) src.close();
+      await until(() => released === 10);
+      fs.closeSync(fd);
+      setFilePrefetchLimit(64 * 1024 * 1024);
+    }
+    expect(filePrefetchHeld()).toBe(0);
   });
 
   it('tells its listener when octets arrive after it had none (async), and hands memory nobody rewrites', async () => {
