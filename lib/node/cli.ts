@@ -11,6 +11,7 @@ import type { SchedulerName } from '../priority/scheduler.js';
 import { MAX_TIMER } from './endpoint.js';
 import { createH2Server } from './server.js';
 import { FILE_CACHE_DEFAULTS } from './file-cache.js';
+import { DEFAULT_READ_AHEAD, setFilePrefetchLimit } from './file-source.js';
 import { staticHandler } from './static.js';
 
 const HELP = `Usage: h2sched serve [dir] [options]
@@ -44,6 +45,8 @@ Options:
   --cache-memory N   octets of small files held in memory, all together (default ${FILE_CACHE_DEFAULTS.memory})
   --cache-file-max N files up to N octets are held in memory (default ${FILE_CACHE_DEFAULTS.memoryFileMax})
   --cache-valid MS   trust a cached path for MS, then stat it again (default ${FILE_CACHE_DEFAULTS.validMs})
+  --read-ahead N     octets of file bodies read ahead, all responses together; above
+                     it a response reads a frame at a time (default ${DEFAULT_READ_AHEAD})
   --file-reads MODE  prefetch | async | sync: read file bodies ahead of the window on
                      libuv's pool (a stream picked before its read-ahead arrived reads
                      one frame synchronously), only ahead, or only synchronously when
@@ -117,6 +120,7 @@ function main(argv: string[]): void {
         'cache-file-max': { type: 'string', default: String(FILE_CACHE_DEFAULTS.memoryFileMax) },
         'cache-valid': { type: 'string', default: String(FILE_CACHE_DEFAULTS.validMs) },
         'file-reads': { type: 'string', default: 'prefetch' },
+        'read-ahead': { type: 'string', default: String(DEFAULT_READ_AHEAD) },
         help: { type: 'boolean', short: 'h', default: false },
       },
     });
@@ -150,7 +154,7 @@ function main(argv: string[]): void {
     tls = { cert: pem('cert', values.cert), key: pem('key', values.key) };
   } else if (values.cert || values.key) fail('--cert and --key go with --tls');
   type CountFlag = 'drain-timeout' | 'handshake-timeout' | 'header-timeout' | 'body-timeout' | 'send-timeout' | 'max-connections' | 'idle-timeout'
-    | 'cache-entries' | 'cache-memory' | 'cache-file-max' | 'cache-valid';
+    | 'cache-entries' | 'cache-memory' | 'cache-file-max' | 'cache-valid' | 'read-ahead';
   const count = (flag: CountFlag): number => {
     const raw = values[flag]!;
     const n = Number(raw);
@@ -162,6 +166,7 @@ function main(argv: string[]): void {
   const reads = values['file-reads'];
   if (reads !== 'prefetch' && reads !== 'async' && reads !== 'sync') fail(`--file-reads must be prefetch, async or sync, not ${reads}`);
   if (count('cache-entries') < 1) fail('--cache-entries must be at least 1');
+  setFilePrefetchLimit(count('read-ahead'));
   const files = staticHandler(dir, {
     scheduler,
     dotfiles: values.dotfiles,

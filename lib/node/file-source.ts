@@ -53,7 +53,10 @@ const MIN_READ = 16384;
  * reads only when it has nothing on hand, one frame at a time (prefetch mode tops up
  * synchronously anyway), so many slow clients cannot make read-ahead grow without bound.
  */
-const processBudget = { held: 0, cap: 64 * 1024 * 1024 };
+const processBudget = { held: 0, cap: 67108864 };
+
+/** The default read-ahead cap of all file sources of a process (octets). */
+export const DEFAULT_READ_AHEAD: number = 64 * 1024 * 1024;
 
 /** Sets the read-ahead cap of all file sources in the process (octets; default 64 MiB). */
 export function setFilePrefetchLimit(octets: number): void {

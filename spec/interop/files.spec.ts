@@ -183,6 +183,39 @@ describe('h2sched serve DIR: what is served', () => {
   });
 });
 
+describe('h2sched serve DIR: its flags', () => {
+  it('each mistake in a file-serving flag is one line and status 2', () => {
+    for (const [flag, value, msg] of [
+      ['--dotfiles', 'maybe', '--dotfiles must be deny or allow, not maybe'],
+      ['--file-reads', 'fast', '--file-reads must be prefetch, async or sync, not fast'],
+      ['--cache-entries', '0', '--cache-entries must be at least 1'],
+      ['--cache-memory', '-1', '--cache-memory must be a whole number, not -1'],
+      ['--cache-file-max', '1e3', '--cache-file-max must be a whole number, not 1e3'],
+      ['--cache-valid', '9999999999', '--cache-valid must be at most 2147483647 ms'],
+      ['--read-ahead', 'lots', '--read-ahead must be a whole number, not lots'],
+    ]) {
+      let status = 0;
+      let stderr = '';
+      try {
+        execFileSync(process.execPath, [CLI, 'serve', site, '--port', '0', `${flag}=${value}`], { encoding: 'utf8', stdio: 'pipe' });
+      } catch (e) {
+        status = (e as { status: number }).status;
+        stderr = (e as { stderr: string }).stderr;
+      }
+      expect(status).toBe(2);
+      expect(stderr.split('\n')[0]).toContain(`h2sched: ${msg}`);
+      expect(stderr.split('\n')[1]).toBe('see h2sched serve --help');
+    }
+  });
+
+  it('--help lists the cache, dotfiles, read-ahead and file-read flags with their defaults', () => {
+    const help = execFileSync(process.execPath, [CLI, 'serve', '--help'], { encoding: 'utf8' });
+    for (const f of ['--dotfiles MODE', '--cache-entries N', '--cache-memory N', '--cache-file-max N', '--cache-valid MS', '--read-ahead N', '--file-reads MODE']) expect(help).toContain(f);
+    expect(help).toContain('(default 1024)');
+    expect(help).toContain('(default prefetch)');
+  });
+});
+
 describe('h2sched serve DIR: bodies from files', () => {
   it('20 concurrent downloads of a 3 MB file are byte-exact and share one descriptor', async () => {
     const before = s.fds();
