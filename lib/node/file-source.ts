@@ -224,7 +224,22 @@ export class FileSource implements PullSource {
     this.io.read(this.fd, buf, 0, size, this.pos, (err, n) => this.arrived(err, buf, n, gen));
   }
 
+  /** A read's callback (from libuv, outside any caller): nothing escapes it — a failure fails the body. */
   private arrived(err: Error | null, buf: Buffer, n: number, gen: number): void {
+    try {
+      this.landed(err, buf, n, gen);
+    } catch (e) {
+      const listener = this.listener;
+      this.close();
+      try {
+        listener?.error(e instanceof Error ? e : new Error(String(e)));
+      } catch {
+        /* the sender's listener does not throw; nothing more to do if it did */
+      }
+    }
+  }
+
+  private landed(err: Error | null, buf: Buffer, n: number, gen: number): void {
     this.reading = false;
     const kept = this.closed || gen !== this.gen || err !== null || n <= 0 ? 0 : n;
     processBudget.held -= buf.length - kept; // the reservation, less what is kept on hand
