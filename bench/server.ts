@@ -161,6 +161,7 @@ const ALL_CASES: Case[] = [
   { name: 'tiny file (6 octets)', ours: 'h2sched-files', node: 'node-files', args: (u) => ['-n', '60000', '-c', '10', '-m', '10', '-t', '1', `${u}/tiny.txt`] },
   { name: '64 KiB × 100 streams', ours: 'h2sched', node: 'node', args: (u) => ['-n', '20000', '-c', '1', '-m', '100', `${u}/64k`] },
   { name: '64 KiB files × 100 streams', ours: 'h2sched-files', node: 'node-files', args: (u) => ['-n', '20000', '-c', '1', '-m', '100', `${u}/64k.bin`] },
+  { name: '2 MB files × 10 streams (read from disk)', ours: 'h2sched-files', node: 'node-files', args: (u) => ['-n', '1000', '-c', '1', '-m', '10', `${u}/2m.bin`] },
   { name: 'POST echo 16 KiB', ours: 'h2sched', node: 'node', args: (u, body) => ['-n', '20000', '-c', '10', '-m', '10', '-d', body, `${u}/`] },
 ];
 const FILTER = process.env.H2SCHED_BENCH_CASES;
@@ -251,6 +252,7 @@ export async function serverReport(): Promise<string> {
   writeFileSync(path.join(docroot, '64k'), Buffer.alloc(65536, 97));
   writeFileSync(path.join(docroot, '64k.bin'), Buffer.alloc(65536, 97));
   writeFileSync(path.join(docroot, 'tiny.txt'), 'hello\n');
+  writeFileSync(path.join(docroot, '2m.bin'), Buffer.alloc(2_000_000, 99)); // above --cache-file-max: FileSource
   const postBody = path.join(docroot, 'post.bin');
   writeFileSync(postBody, Buffer.alloc(16384, 98));
   if (!has('h2load')) {
@@ -282,7 +284,7 @@ export async function serverReport(): Promise<string> {
     lines.push(`h2load against each server on this machine (same flags, servers alternated, ${ROUNDS} rounds after a warm-up pass; median ± half the range; ${has('nghttpd') ? 'nghttpd is the C reference' : 'nghttpd not installed'}):`, '');
     lines.push('File cases: h2sched is `h2sched serve DOCROOT`\'s static handler (open-file cache, small files from memory), node:http2 is `respondWithFile`.', '');
     lines.push('| case | h2sched | node:http2 | nghttpd | h2sched / node:http2 | h2sched / nghttpd |', '|---|---:|---:|---:|---:|---:|');
-    const metricOf = (c: Case) => (c.name.startsWith('64') ? 'mbps' : 'rps') as 'mbps' | 'rps';
+    const metricOf = (c: Case) => (/^(64|2 MB)/.test(c.name) ? 'mbps' : 'rps') as 'mbps' | 'rps';
     for (const c of CASES) {
       const get = (k: string) => res.get(`${c.name}/${k}`);
       const metric = metricOf(c);
