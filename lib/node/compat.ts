@@ -32,7 +32,7 @@ import { type ExchangeWatcher, type H2Request, type H2Response, watchExchange } 
 export type CompatServerOptions = H2ServerOptions;
 
 /** A `'request'` listener. An async one's rejection fails only its stream. */
-export type CompatListener = (req: CompatRequest, res: CompatResponse) => void | Promise<void>;
+export type CompatListener = (req: CompatRequest, res: CompatResponse) => void;
 
 /** A header value as `setHeader` takes it. */
 export type CompatHeaderValue = string | number | readonly string[];
