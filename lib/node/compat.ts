@@ -947,6 +947,7 @@ export class CompatServer extends EventEmitter {
   headersTimeout = 60000;
   maxHeadersCount: number | null = null;
   maxRequestsPerSocket = 0;
+  private closing = false;
 
   constructor(options: CompatServerOptions = {}, listener?: CompatListener) {
     super({ captureRejections: true });
@@ -954,7 +955,9 @@ export class CompatServer extends EventEmitter {
     const server = this.h2.server;
     server.on('listening', () => this.emit('listening'));
     server.on('error', (e: Error) => this.emit('error', e));
-    server.on('close', () => this.emit('close'));
+    // closed by close(): 'close' once every session has ended (below); closed some other way (an
+    // AbortSignal given to listen): when the listener is
+    server.on('close', () => { if (!this.closing) this.emit('close'); });
     if (listener !== undefined) this.on('request', listener);
   }
 
@@ -982,7 +985,10 @@ export class CompatServer extends EventEmitter {
       if (this.listening) this.once('close', () => callback());
       else this.once('close', () => callback(coded(NOT_RUNNING, 'Server is not running.')));
     }
-    void this.h2.close();
+    if (!this.closing) {
+      this.closing = true;
+      void this.h2.close().then(() => this.emit('close'));
+    }
     return this;
   }
 
