@@ -13,6 +13,7 @@ import Koa from 'koa';
 import { connect, type H2Client } from '../../lib/node/client.js';
 import { type CompatListener, type CompatServer, type CompatServerOptions, createCompatServer } from '../../lib/node/compat.js';
 import { demoSite } from '../../lib/node/demo.js';
+import { createApp } from '../../examples/fastify.js';
 import { type Child, child, itWith } from './helpers.js';
 
 /** Fastify + @fastify/static on the built library, in a child process (see the fixture for why). */
@@ -191,6 +192,23 @@ describe('Fastify + @fastify/static on createCompatServer (a child process on di
   itWith(['curl'], 'curl --http2-prior-knowledge', async () => {
     const { stdout } = await run('curl', ['-sS', '--http2-prior-knowledge', '-o', '/dev/null', '-w', '%{http_version} %{http_code} %{size_download}', `${srv.url}/js/app.js`]);
     expect(stdout).toBe(`2 200 ${site.get('/js/app.js')!.body.length}`);
+  });
+});
+
+describe('examples/fastify.ts', () => {
+  it('serves its JSON, echo and streamed routes over h2c', async () => {
+    const app = createApp();
+    await app.listen({ port: 0, host: '127.0.0.1' });
+    const client = await connect(`http://127.0.0.1:${(app.server.address() as AddressInfo).port}`);
+    try {
+      expect(JSON.parse(await (await client.request({ path: '/' })).text())).toEqual({ hello: 'world' });
+      const echo = await client.request({ method: 'POST', path: '/echo', body: '{"x":1}', headers: [['content-type', 'application/json'], ['content-length', '7']] });
+      expect(JSON.parse(await echo.text())).toEqual({ received: { x: 1 } });
+      expect(await (await client.request({ path: '/stream' })).text()).toBe('streamed by the scheduler\n');
+    } finally {
+      client.destroy();
+      await app.close();
+    }
   });
 });
 
