@@ -345,6 +345,8 @@ export class CompatResponse extends Writable implements ExchangeWatcher {
   private sent = false;
   /** The response was handed over whole (end() reached the exchange, or the server answered for it). */
   private handedOver = false;
+  /** The server answered for the application (a 500 after a throw): destroying `res` must not reset it. */
+  private answered = false;
   /** The exchange was released. */
   private gone = false;
   private noBody = false;
@@ -640,9 +642,9 @@ export class CompatResponse extends Writable implements ExchangeWatcher {
     }
   }
 
-  /** @internal Resets the stream unless its response is complete or it is gone already. */
+  /** @internal `destroy()` of `res`, `req` or the socket stand-in: resets the stream (as node:http2 does) unless it is gone or the server answered for it. */
   abort(err: Error | null | undefined): void {
-    if (this.gone || this.handedOver) return;
+    if (this.gone || this.answered) return;
     this.gone = true;
     try {
       this.h2.reset(err ? ErrorCode.INTERNAL_ERROR : ErrorCode.CANCEL);
@@ -661,6 +663,7 @@ export class CompatResponse extends Writable implements ExchangeWatcher {
       if (!this.sent && !this.h2.closed) {
         this.sent = true;
         this.handedOver = true;
+        this.answered = true;
         const text = 'internal server error\n';
         this.h2.respond(500, [['content-type', 'text/plain; charset=utf-8'], ['content-length', String(text.length)]]);
         this.h2.end(this.req.method === 'HEAD' ? undefined : text);

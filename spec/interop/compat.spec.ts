@@ -521,6 +521,37 @@ describe('aborts and containment', () => {
   });
 });
 
+describe('timeouts and destroy', () => {
+  it('setTimeout on req or res: \'timeout\' on both after that long without body octets moving; res.destroy() after end() still resets a response in flight', async () => {
+    const events: string[] = [];
+    const big = Buffer.alloc(1 << 20, 5);
+    const { server, url, close } = await serve((req, res) => {
+      if (req.url === '/slow') {
+        req.on('timeout', () => events.push('req timeout'));
+        res.setTimeout(50, () => {
+          events.push('res timeout');
+          res.end('late');
+        });
+        return;
+      }
+      res.end(big);
+      res.destroy(); // the client's 16 KiB window holds most of the body back: the stream is reset
+    });
+    const client = await connect(url, { connection: { localSettings: { initialWindowSize: 16384 } } });
+    try {
+      const t0 = Date.now();
+      expect(await (await client.request({ path: '/slow' })).text()).toBe('late');
+      expect(Date.now() - t0).toBeGreaterThanOrEqual(45);
+      expect(events).toEqual(['req timeout', 'res timeout']);
+      await expect((async () => (await client.request({ path: '/destroyed' })).bytes())()).rejects.toThrow(/reset|closed/);
+      await settled(server);
+    } finally {
+      client.destroy();
+      await close();
+    }
+  });
+});
+
 describe('the server object frameworks touch', () => {
   it('listen in net.Server\'s forms, \'listening\', address(), listening, close(cb) with \'close\', ERR_SERVER_NOT_RUNNING, \'error\' for a port in use, inert timeouts', async () => {
     const events: string[] = [];
