@@ -655,9 +655,10 @@ export class CompatResponse extends Writable implements ExchangeWatcher {
 
   /**
    * @internal Something the application runs for this stream threw: a 500 when nothing was sent,
-   * else RST_STREAM INTERNAL_ERROR; a response already handed over whole is left to complete.
+   * else RST_STREAM INTERNAL_ERROR; a response already handed over whole is left to complete. The
+   * error itself goes nowhere, as with `createH2Server`'s handlers (it is the application's).
    */
-  fail(e: unknown): void {
+  fail(_e: unknown): void {
     if (this.gone || this.handedOver) return;
     try {
       if (!this.sent && !this.h2.closed) {
@@ -674,7 +675,6 @@ export class CompatResponse extends Writable implements ExchangeWatcher {
     } catch {
       this.h2.reset(ErrorCode.INTERNAL_ERROR);
     }
-    void e;
     if (!this.destroyed) this.destroy();
   }
 
@@ -743,6 +743,7 @@ export class CompatResponse extends Writable implements ExchangeWatcher {
     if (this.gone) return;
     this.req.emit('timeout');
     this.emit('timeout');
+    this.req.sock?.emit('timeout');
   }
 
   private sendHeaders(): void {
