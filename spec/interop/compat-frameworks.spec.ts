@@ -189,6 +189,24 @@ describe('Fastify + @fastify/static on createCompatServer (a child process on di
     expect(await srv.settled()).toMatchObject(zero);
   });
 
+  it('downloads the client cancels mid-body leave nothing behind: no stream record, no file descriptor', async () => {
+    const fds = srv.fds();
+    const client = await connect(srv.url, { connection: { localSettings: { initialWindowSize: 16384 } } });
+    try {
+      for (let i = 0; i < 20; i++) {
+        const r = await client.request({ path: '/js/vendor.js' });
+        await r.body[Symbol.asyncIterator]().next(); // the first chunk
+        r.cancel(); // then RST_STREAM CANCEL
+      }
+      expect(await (await client.request({ path: '/css/site.css' })).bytes()).toEqual(site.get('/css/site.css')!.body);
+    } finally {
+      await client.close();
+    }
+    expect(await srv.settled()).toMatchObject(zero);
+    for (let i = 0; i < 50 && srv.fds() > fds; i++) await new Promise((r) => setTimeout(r, 20));
+    expect(srv.fds()).toBeLessThanOrEqual(fds);
+  });
+
   itWith(['curl'], 'curl --http2-prior-knowledge', async () => {
     const { stdout } = await run('curl', ['-sS', '--http2-prior-knowledge', '-o', '/dev/null', '-w', '%{http_version} %{http_code} %{size_download}', `${srv.url}/js/app.js`]);
     expect(stdout).toBe(`2 200 ${site.get('/js/app.js')!.body.length}`);
