@@ -1,10 +1,11 @@
 /**
  * `npm run bench`: runs every bench group and prints one markdown table. Ratios compare cases
  * with a baseline measured in the same run (machines are noisy; absolute numbers are not).
- * Usage: node dist-bench/bench/run.js [group...]   (groups: quality, server, frame, hpack, scheduler)
+ * Usage: node dist-bench/bench/run.js [group...]   (groups: quality, server, fastify, frame, hpack, scheduler)
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { frameBench } from './frame.js';
+import { frameworkReport } from './frameworks.js';
 import { hpackBench } from './hpack.js';
 import { qualityReport } from './quality.js';
 import { serverReport } from './server.js';
@@ -12,11 +13,16 @@ import { schedulerBench, schedulerSummary } from './scheduler.js';
 import { type Row, table } from './util.js';
 
 const GROUPS: Record<string, () => Promise<Row[]>> = { frame: frameBench, hpack: hpackBench, scheduler: schedulerBench };
-const REPORTS: Record<string, () => Promise<string>> = { quality: () => qualityReport(), server: () => serverReport() };
+const REPORTS: Record<string, () => Promise<string>> = {
+  quality: () => qualityReport(),
+  server: async () => `${await serverReport()}\n\n${await frameworkReport()}`,
+  fastify: () => frameworkReport(),
+};
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));
 // micro-benchmarks first: the reports leave a large, fragmented heap behind them
-const names = wanted.length > 0 ? wanted : [...Object.keys(GROUPS), ...Object.keys(REPORTS)];
+// (`fastify` alone runs only the Fastify comparison; `server` includes it)
+const names = wanted.length > 0 ? wanted : [...Object.keys(GROUPS), ...Object.keys(REPORTS).filter((n) => n !== 'fastify')];
 const rows: Row[] = [];
 const reports: string[] = [];
 for (const n of names) {

@@ -136,6 +136,7 @@ export abstract class Endpoint {
       scheduler: endpointOptions.scheduler ?? 'tree',
       onWritable: () => this.schedule(),
       onStreamDone: (id) => this.outboundDone.push(id),
+      onDrain: (id) => this.onStreamDrain(id),
     });
     this.idleMs = timerMs(endpointOptions.idleTimeout, idleDefault);
     this.lingerMs = timerMs(endpointOptions.lingerMs, 1000);
@@ -166,6 +167,8 @@ export abstract class Endpoint {
   protected abstract get exchangeCount(): number;
   /** Checks the per-stream deadlines at `now`; true while some stream needs watching. */
   protected abstract watchStreams(now: number): boolean;
+  /** A stream's body queue fell below the sender's high-water mark after `write` returned false (runs inside a flush). */
+  protected onStreamDrain(_streamId: number): void {}
 
   /** Octets this connection holds for the peer: body queues, the engine's buffer, the socket's. */
   get bufferedOctets(): number {

@@ -8,3 +8,4 @@ export {
 } from './file-source.js';
 export { connect, H2Client, type H2ClientOptions, type H2ClientResponse, type H2RequestInit } from './client.js';
 export { Endpoint, type EndpointOptions, type EndpointStats, type StreamCounts } from './endpoint.js';
+export { createCompatServer, CompatServer, CompatRequest, CompatResponse, CompatSocket, type CompatServerOptions, type CompatListener, type CompatHeaders, type CompatHeaderValue, type CodedUsageError } from './compat.js';

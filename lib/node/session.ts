@@ -94,6 +94,26 @@ export interface H2Response {
 
 export type Handler = (req: H2Request, res: H2Response) => void | Promise<void>;
 
+/**
+ * @internal What a wrapper of an exchange (the compatibility layer, `lib/node/compat.ts`) is told
+ * about it. Each call comes after the current turn (a microtask), under the connection's guard.
+ */
+export interface ExchangeWatcher {
+  /** `write()` returned false, and the stream's queue has fallen below the sender's high-water mark. */
+  drained(): void;
+  /** The exchange was released; `complete` when the whole response (END_STREAM or trailers) went to the engine. */
+  released(complete: boolean): void;
+}
+
+/**
+ * @internal Attaches `watcher` to the exchange behind `req` (the same object as its response).
+ * @returns the connection's socket (addresses, TLS state).
+ * @throws UsageError when `req` is not a request of this server.
+ */
+export function watchExchange(req: H2Request, watcher: ExchangeWatcher): Socket {
+  return Exchange.watch(req, watcher);
+}
+
 /** Options of a server session. */
 export interface SessionOptions extends EndpointOptions {
   /** Called once when the session ends, with counts for a log line. */
@@ -164,6 +184,8 @@ class Exchange implements H2Request, H2Response {
   /** Send-stall watch: DATA octets sent at the last check, and since when they have not moved. */
   sentSeen = 0;
   stallSince = 0;
+  /** Told of drains and of the release (the compatibility layer), if anyone watches. */
+  watcher: ExchangeWatcher | undefined = undefined;
   private inbound: Body | undefined;
   private inboundEnded: boolean;
   private inboundError: Error | undefined;
@@ -186,6 +208,12 @@ class Exchange implements H2Request, H2Response {
 
   get closed(): boolean {
     return this.released || this.outboundDone;
+  }
+
+  static watch(req: H2Request, watcher: ExchangeWatcher): Socket {
+    if (!(req instanceof Exchange)) throw new UsageError('not a request of an h2sched server');
+    req.watcher = watcher;
+    return req.session.transport;
   }
 
   get isInboundEnded(): boolean {
@@ -339,7 +367,12 @@ class Exchange implements H2Request, H2Response {
       if (unread > 0) this.session.credit(this.streamId, unread);
     }
     this.session.sender.release(this.streamId, reason);
+    if (this.watcher !== undefined) this.session.notifyReleased(this);
   }
+}
+
+function tellReleased(a: { w: ExchangeWatcher; complete: boolean }): void {
+  a.w.released(a.complete);
 }
 
 /** Octets a stalled response must move within the send deadline to count as progress. */
@@ -481,6 +514,28 @@ export class Session extends Endpoint {
     } catch {
       this.resetExchange(x, ErrorCode.INTERNAL_ERROR);
     }
+  }
+
+  /** @internal The connection's socket. */
+  get transport(): Socket {
+    return this.socket;
+  }
+
+  protected override onStreamDrain(streamId: number): void {
+    const x = this.exchanges.get(streamId);
+    if (x?.watcher !== undefined) queueMicrotask(() => this.guarded(this.tellDrained, x));
+  }
+
+  private tellDrained(x: Exchange): void {
+    x.watcher?.drained();
+  }
+
+  /** @internal A watched exchange was released: its watcher hears it after this turn, once. */
+  notifyReleased(x: Exchange): void {
+    const w = x.watcher!;
+    x.watcher = undefined;
+    const complete = x.outboundDone;
+    queueMicrotask(() => this.guarded(tellReleased, { w, complete }));
   }
 
   /** @internal Something was queued: flush soon. */
