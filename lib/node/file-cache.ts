@@ -15,6 +15,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import etag from 'etag';
 import mime from 'mime-types';
+import { BufferSource, type PullSource } from '../sender/source.js';
 import { FileSource, type FileSourceOptions } from './file-source.js';
 
 /** Options of {@link FileCache}. */
@@ -54,10 +55,11 @@ export interface CachedFile {
    */
   readonly usable: boolean;
   /**
-   * A pull source over `length` octets from `start`; it holds the descriptor until it is closed.
+   * A pull source over `length` octets from `start`: a `FileSource` holding the descriptor until
+   * it is closed, or a `BufferSource` over the contents held in memory.
    * @throws Error when the entry is not `usable`.
    */
-  source(start: number, length: number): FileSource;
+  source(start: number, length: number): PullSource;
 }
 
 /** A directory. */
@@ -123,12 +125,12 @@ class FileEntry implements CachedFile {
     return this.body !== undefined || !this.fdClosed;
   }
 
-  source(start: number, length: number): FileSource {
+  source(start: number, length: number): PullSource {
+    if (this.body !== undefined) return new BufferSource(this.body.subarray(start, start + length));
     if (this.fd === undefined) throw new Error('a file held in memory has no descriptor: send its body');
     if (this.fdClosed) throw new Error('the file was evicted from the cache: look it up again');
-    this.refs++;
     let released = false;
-    return new FileSource(this.fd, start, length, {
+    const source = new FileSource(this.fd, start, length, { // throws UsageError for a bad range: no reference taken
       ...this.cache.sourceOptions,
       onClose: () => {
         if (released) return;
@@ -137,6 +139,8 @@ class FileEntry implements CachedFile {
         if (this.retired && this.refs === 0) this.cache.closeFd(this);
       },
     });
+    this.refs++;
+    return source;
   }
 
   /** Same file as `stat` says now (same inode, size and modification time)? */
@@ -260,7 +264,12 @@ export class FileCache {
       }
     }
     if (this.closed) return undefined;
-    const entry = await this.open(file, now).catch(() => undefined);
+    // a path that is not there (or not ours to read) is not found; running out of descriptors or
+    // an I/O error is not "not found": it rejects, and the handler answers 503
+    const entry = await this.open(file, now).catch((e: NodeJS.ErrnoException) => {
+      if (NOT_FOUND.has(e.code ?? '')) return undefined;
+      throw e;
+    });
     if (entry === undefined) return undefined;
     if (this.closed) {
       this.retire(entry);
@@ -281,11 +290,16 @@ export class FileCache {
   private async open(file: string, now: number): Promise<Entry | undefined> {
     const root = (this.realRoot ??= await fs.promises.realpath(this.root));
     const real = await fs.promises.realpath(file);
-    if (real !== root && !real.startsWith(root.endsWith(path.sep) ? root : root + path.sep)) return undefined;
-    // the classic API: the descriptor is ours to close (a FileHandle would close it when collected)
-    const fd = await openFd(real, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
+    if (!inside(real, root)) return undefined;
+    // The classic API: the descriptor is ours to close (a FileHandle would close it when
+    // collected). O_NOFOLLOW: a last component swapped for a symlink since realpath is refused.
+    const fd = await openFd(real, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK | fs.constants.O_NOFOLLOW);
     let keep = false;
     try {
+      // Where the descriptor really is: a directory on the way may have been swapped for a
+      // symlink between realpath and open (a race a local user can win).
+      const actual = await whereIs(fd, real);
+      if (actual === undefined || !inside(actual, root)) return undefined;
       const st = await fstat(fd);
       if (st.isDirectory()) return new DirEntry(real, st.ino, st.mtimeMs, now);
       if (!st.isFile()) return undefined;
@@ -331,6 +345,28 @@ export class FileCache {
     e.retired = true;
     if (e.body !== undefined) this.memory -= e.body.length;
     if (e.refs === 0) this.closeFd(e);
+  }
+}
+
+/** Errors that mean "there is no such file for this request" (404), not a failure of ours. */
+const NOT_FOUND: ReadonlySet<string> = new Set(['ENOENT', 'ENOTDIR', 'ELOOP', 'EACCES', 'EPERM', 'ENAMETOOLONG', 'EISDIR']);
+
+function inside(p: string, root: string): boolean {
+  return p === root || p.startsWith(root.endsWith(path.sep) ? root : root + path.sep);
+}
+
+/**
+ * The path an open descriptor refers to: `/proc/self/fd/N` where there is one (Linux); elsewhere
+ * `realpath` again, trusted only when it names the same file (device and inode) as the descriptor.
+ */
+async function whereIs(fd: number, opened: string): Promise<string | undefined> {
+  try {
+    return await fs.promises.readlink(`/proc/self/fd/${fd}`);
+  } catch {
+    const again = await fs.promises.realpath(opened).catch(() => undefined);
+    if (again === undefined) return undefined;
+    const [a, b] = await Promise.all([fstat(fd), fs.promises.stat(again)]);
+    return a.dev === b.dev && a.ino === b.ino ? again : undefined;
   }
 }
 

@@ -17,6 +17,7 @@
  * views, without a copy, and are freed by the collector once written.
  */
 import fs from 'node:fs';
+import { UsageError } from '../errors.js';
 import type { PullSource, PullSourceListener } from '../sender/source.js';
 
 /** Options of {@link FileSource}. */
@@ -99,6 +100,9 @@ export class FileSource implements PullSource {
    * @param start first octet of the range; @param length octets in the range.
    */
   constructor(fd: number, start: number, length: number, options: FileSourceOptions = {}) {
+    for (const [name, v] of [['fd', fd], ['start', start], ['length', length]] as const) {
+      if (!Number.isSafeInteger(v) || v < 0) throw new UsageError(`FileSource: ${name} must be a whole number ≥ 0, not ${v}`);
+    }
     this.fd = fd;
     this.pos = start;
     this.left = length;
@@ -132,7 +136,8 @@ export class FileSource implements PullSource {
 
   read(max: number): Uint8Array {
     if (this.closed) throw new Error('the file source is closed');
-    const n = Math.min(max, this.left);
+    // at most a chunk: a peer's 16 MiB MAX_FRAME_SIZE must not become a 16 MiB synchronous read
+    const n = Math.min(max, this.left, this.chunkSize);
     // the read-ahead is short of what the stream may send now: read the rest at once
     if (this.fallback && this.onHand < n) this.readNow(n - this.onHand);
     const want = Math.min(n, this.onHand);
@@ -193,7 +198,9 @@ export class FileSource implements PullSource {
     const from = this.end - this.left + this.onHand;
     if (this.reading) this.gen++;
     this.pos = from;
-    const size = Math.min(this.ahead ? need : Math.max(need, this.chunkSize), this.end - from);
+    // sync mode reads a chunk ahead, unless over the process budget: then only what is needed
+    const chunk = this.ahead || processBudget.held >= processBudget.cap ? need : Math.max(need, this.chunkSize);
+    const size = Math.min(chunk, this.end - from);
     const buf = Buffer.allocUnsafeSlow(size);
     let got = 0;
     while (got < size) {
@@ -212,16 +219,24 @@ export class FileSource implements PullSource {
     if (this.reading || this.closed || this.pos >= this.end) return;
     // what is on hand, and what the file still has, against the target
     if (this.onHand >= Math.min(this.target, this.left)) return;
-    // reads of what is missing (a frame at least, a chunk at most); over the process budget, only
-    // when nothing is on hand, and one frame
+    // reads of what is missing (a frame at least, a chunk at most). Over the process budget none
+    // — a stream picked then reads its frame synchronously — except in async mode, where a
+    // source with nothing on hand reads one frame (it has no other way to make progress)
     const over = processBudget.held >= processBudget.cap;
-    if (over && this.onHand > 0) return;
+    if (over && (this.fallback || this.onHand > 0)) return;
     const size = Math.min(over ? MIN_READ : Math.min(this.chunkSize, Math.max(this.target - this.onHand, MIN_READ)), this.end - this.pos);
     const buf = Buffer.allocUnsafeSlow(size);
     this.reading = true;
     processBudget.held += size; // reserved while in flight: many sources starting at once count too
     const gen = this.gen;
-    this.io.read(this.fd, buf, 0, size, this.pos, (err, n) => this.arrived(err, buf, n, gen));
+    try {
+      this.io.read(this.fd, buf, 0, size, this.pos, (err, n) => this.arrived(err, buf, n, gen));
+    } catch (e) {
+      // refused at the call (a bad descriptor or position): nothing is in flight
+      this.reading = false;
+      processBudget.held -= size;
+      throw e;
+    }
   }
 
   /** A read's callback (from libuv, outside any caller): nothing escapes it — a failure fails the body. */

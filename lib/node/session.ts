@@ -296,11 +296,16 @@ class Exchange implements H2Request, H2Response {
   }
 
   pipe(source: AsyncIterable<Uint8Array | string>, trailers?: readonly HeaderInput[]): Promise<void> {
-    if (this.ending) throw new UsageError('pipe() after end() or pipe()');
     if (typeof (source as { [Symbol.asyncIterator]?: unknown } | null)?.[Symbol.asyncIterator] !== 'function') {
       throw new UsageError('pipe() needs an async iterable: a Readable, an async generator');
     }
-    if (trailers !== undefined) prepareOutbound(trailers, 'trailers', OUTBOUND);
+    try {
+      if (this.ending) throw new UsageError('pipe() after end() or pipe()');
+      if (trailers !== undefined) prepareOutbound(trailers, 'trailers', OUTBOUND);
+    } catch (e) {
+      destroySource(source, undefined); // refused: the source (a file) is not left open
+      throw e;
+    }
     if (this.released) {
       destroySource(source, undefined);
       const closed = Promise.reject(new StreamClosedError(`stream ${this.streamId} is closed`));
@@ -322,9 +327,14 @@ class Exchange implements H2Request, H2Response {
   }
 
   sendSource(source: PullSource, trailers?: readonly HeaderInput[]): Promise<void> {
-    if (this.ending) throw new UsageError('sendSource() after end() or pipe()');
     if (typeof (source as Partial<PullSource> | null)?.read !== 'function') throw new UsageError('sendSource() needs a PullSource');
-    if (trailers !== undefined) prepareOutbound(trailers, 'trailers', OUTBOUND);
+    try {
+      if (this.ending) throw new UsageError('sendSource() after end() or pipe()');
+      if (trailers !== undefined) prepareOutbound(trailers, 'trailers', OUTBOUND);
+    } catch (e) {
+      closeQuietly(source); // refused: the source (a file's descriptor) is not left open
+      throw e;
+    }
     if (this.released) {
       closeQuietly(source);
       const closed = Promise.reject(new StreamClosedError(`stream ${this.streamId} is closed`));
@@ -592,13 +602,17 @@ export class Session extends Endpoint {
       }
       // progress is at least PROGRESS octets (or what was left): a peer that opens its window an
       // octet at a time to keep a stream (and its file) alive is not making progress
+      // An open window with octets on hand is a stream waiting its turn (not stalled); an open
+      // window with nothing on hand is our own body source giving nothing (a pull source that
+      // never becomes available): that is cut too, with its own reason.
       const sent = sender.sentOctets(id);
       const s = conn.streams.get(id);
-      if (x.stallSince === 0 || sent - x.sentSeen >= Math.min(PROGRESS, queued) || (s !== undefined && s.send.size >= Math.min(PROGRESS, queued))) {
+      const windowOpen = s !== undefined && s.send.size >= Math.min(PROGRESS, queued);
+      if (x.stallSince === 0 || sent - x.sentSeen >= Math.min(PROGRESS, queued) || (windowOpen && sender.onHand(id) > 0)) {
         x.sentSeen = sent;
         x.stallSince = now;
       } else if (now - x.stallSince >= send) {
-        this.resetExchange(x, ErrorCode.CANCEL, `no flow-control window for ${send} ms`);
+        this.resetExchange(x, ErrorCode.CANCEL, windowOpen ? `the response body source gave nothing for ${send} ms` : `no flow-control window for ${send} ms`);
       }
     }
     return this.exchanges.size > 0;

@@ -39,6 +39,9 @@ export interface StaticHandler extends Handler {
 export function staticHandler(root: string | undefined, options: StaticOptions = {}): StaticHandler {
   const base = root === undefined ? undefined : path.resolve(root);
   if (base === undefined) demoSite(); // built now, not on the first request
+  // what a URL path is appended to, and what every file path starts with (`/` served too)
+  const prefix = base === undefined || !base.endsWith(path.sep) ? base ?? '' : base.slice(0, -1);
+  const within = prefix + path.sep;
   const cache = base === undefined ? undefined : new FileCache(base, options);
   const dotfiles = options.dotfiles === 'allow';
   const handler = async (req: H2Request, res: H2Response): Promise<void> => {
@@ -60,24 +63,33 @@ export function staticHandler(root: string | undefined, options: StaticOptions =
     if (urlPath === undefined) return plain(res, 400, 'bad request: the path is not valid percent-encoded UTF-8\n', head);
     if (cache === undefined || base === undefined) return demo(urlPath, res, head, options.scheduler);
     if (!dotfiles && hasDotSegment(urlPath)) return notFound(res, head);
-    const file = plainPath ? base + urlPath : path.join(base, urlPath);
-    if (!plainPath && file !== base && !file.startsWith(base + path.sep)) return notFound(res, head); // no escaping the root
+    const file = plainPath ? prefix + urlPath : path.join(base, urlPath);
+    if (!plainPath && file !== base && !file.startsWith(within)) return notFound(res, head); // no escaping the root
     let target = file;
-    let entry = cache.peek(target) ?? (await cache.lookup(target));
-    if (entry?.kind === 'directory') {
-      if (!urlPath.endsWith('/')) {
-        // relative links in its index resolve against the directory only with the slash
-        const q = req.path.indexOf('?');
-        const pathname = q < 0 ? req.path : req.path.slice(0, q);
-        res.respond(301, [['location', pathname + '/' + (q < 0 ? '' : req.path.slice(q))], ['content-length', '0']]);
-        res.end();
-        return;
-      }
-      target = path.join(file, 'index.html');
+    let entry;
+    try {
       entry = cache.peek(target) ?? (await cache.lookup(target));
+      if (entry?.kind === 'directory') {
+        if (!urlPath.endsWith('/')) {
+          // Relative links in its index resolve against the directory only with the slash. The
+          // location is made from the decoded path, re-encoded, slashes collapsed: never `//host`.
+          const q = req.path.indexOf('?');
+          const location = urlPath.replace(/\/{2,}/g, '/').split('/').map(encodeURIComponent).join('/') + '/' + (q < 0 ? '' : req.path.slice(q));
+          res.respond(301, [['location', location], ['content-length', '0']]);
+          res.end();
+          return;
+        }
+        target = path.join(file, 'index.html');
+        entry = cache.peek(target) ?? (await cache.lookup(target));
+      }
+      // a file evicted (its descriptor closed) between its lookup and now: once more
+      if (entry?.kind === 'file' && !entry.usable) entry = await cache.lookup(target);
+    } catch {
+      // not "not found": out of descriptors, an I/O error — try again later
+      res.respond(503, [['retry-after', '1'], ['content-type', 'text/plain; charset=utf-8'], ['content-length', '20']]);
+      res.end(head ? undefined : 'cannot open it now\n');
+      return;
     }
-    // a file evicted (its descriptor closed) between its lookup and now: once more
-    if (entry?.kind === 'file' && !entry.usable) entry = await cache.lookup(target);
     if (entry?.kind !== 'file' || !entry.usable) return notFound(res, head);
     serveFile(req, res, entry, head);
   };
@@ -92,8 +104,10 @@ interface Conditions {
   ifUnmodifiedSince?: string;
   ifRange?: string;
   range?: string;
-  cacheControl?: string;
 }
+
+/** A list-valued field sent as several lines is one comma-separated list (RFC 9110 §5.3). */
+const joined = (a: string | undefined, b: string): string => (a === undefined ? b : `${a}, ${b}`);
 
 function conditionsOf(req: H2Request): Conditions | undefined {
   let c: Conditions | undefined;
@@ -102,13 +116,12 @@ function conditionsOf(req: H2Request): Conditions | undefined {
     const k = n.charCodeAt(0);
     if (k === 105 /* i */ && n.startsWith('if-')) {
       c ??= {};
-      if (n === 'if-none-match') c.ifNoneMatch = v;
+      if (n === 'if-none-match') c.ifNoneMatch = joined(c.ifNoneMatch, v);
       else if (n === 'if-modified-since') c.ifModifiedSince = v;
-      else if (n === 'if-match') c.ifMatch = v;
+      else if (n === 'if-match') c.ifMatch = joined(c.ifMatch, v);
       else if (n === 'if-unmodified-since') c.ifUnmodifiedSince = v;
       else if (n === 'if-range') c.ifRange = v;
     } else if (k === 114 /* r */ && n === 'range') (c ??= {}).range = v;
-    else if (k === 99 /* c */ && n === 'cache-control') (c ??= {}).cacheControl = v;
   }
   return c;
 }
@@ -131,8 +144,10 @@ function serveFile(req: H2Request, res: H2Response, f: CachedFile, head: boolean
     res.end();
     return;
   }
+  // no cache-control: `no-cache` tells caches to revalidate, and this is the origin answering the
+  // revalidation — RFC 9110 §13.2.1 evaluates the preconditions whatever it says
   if ((c.ifNoneMatch !== undefined || c.ifModifiedSince !== undefined)
-    && fresh({ 'if-none-match': c.ifNoneMatch, 'if-modified-since': c.ifModifiedSince, 'cache-control': c.cacheControl }, { etag: f.etag, 'last-modified': f.lastModified })) {
+    && fresh({ 'if-none-match': c.ifNoneMatch, 'if-modified-since': c.ifModifiedSince }, { etag: f.etag, 'last-modified': f.lastModified })) {
     res.respond(304, validators);
     res.end();
     return;
@@ -143,7 +158,10 @@ function serveFile(req: H2Request, res: H2Response, f: CachedFile, head: boolean
   const headers: [string, string][] = [['content-type', f.contentType], ...validators, ['accept-ranges', 'bytes']];
   const range = head ? undefined : c.range; // Range is defined for GET only (RFC 9110 §14.2)
   if (range !== undefined && range.length <= 1024 && RANGE_SYNTAX.test(range) && ifRangeHolds(c, f)) {
-    const r = rangeParser(size, range, { combine: true });
+    // a suffix longer than the file means the whole file (RFC 9110 §14.1.2); range-parser 1.x
+    // drops such a range, so it is clamped to the size first
+    const clamped = range.replace(/(=|,)([ \t]*)-(\d+)/g, (_m, sep: string, ws: string, n: string) => `${sep}${ws}-${Math.min(Number(n), size)}`);
+    const r = rangeParser(size, clamped, { combine: true });
     if (r === -1) {
       res.respond(416, [['content-range', `bytes */${size}`], ...validators, ['content-length', '0']]);
       res.end();
@@ -232,7 +250,8 @@ function hasDotSegment(p: string): boolean {
 /** The decoded path of a request target, or undefined when it cannot be decoded (→ 400). */
 function decodePath(target: string): string | undefined {
   try {
-    const p = decodeURIComponent(new URL(target, 'http://x').pathname);
+    // appended to an origin, not resolved against one: `//host/x` stays a path, never a host
+    const p = decodeURIComponent(new URL(`http://x${target}`).pathname);
     return p.includes('\0') ? undefined : p;
   } catch {
     return undefined;

@@ -135,7 +135,14 @@ export class Sender {
   queued(streamId: number): number {
     const st = this.streams.get(streamId);
     if (st === undefined) return 0;
-    return st.src === undefined ? st.queued : st.queued + st.src.source.remaining;
+    return st.src === undefined ? st.queued : st.queued + peekCount(st.src.source, 'remaining');
+  }
+
+  /** Octets `streamId` could hand to the connection now: its queue and what its pull source has available. */
+  onHand(streamId: number): number {
+    const st = this.streams.get(streamId);
+    if (st === undefined) return 0;
+    return st.src === undefined ? st.queued : st.queued + peekCount(st.src.source, 'available');
   }
 
   /** DATA octets handed to the connection so far, all streams (progress of the connection). */
@@ -151,7 +158,7 @@ export class Sender {
   /** Octets in memory for all streams and not yet handed to the connection (queues and what pull sources have on hand). */
   get queuedTotal(): number {
     let n = 0;
-    for (const st of this.streams.values()) n += st.src === undefined ? st.queued : st.queued + st.src.source.available;
+    for (const st of this.streams.values()) n += st.src === undefined ? st.queued : st.queued + peekCount(st.src.source, 'buffered');
     return n;
   }
 
@@ -425,11 +432,15 @@ export class Sender {
           else this.setReady(st, false);
           continue;
         }
-        if (src.source.remaining <= 0) {
+        const remaining = this.count(st, src, 'remaining');
+        if (st.src !== src) continue; // its getter threw: the send failed
+        if (remaining <= 0) {
           this.sourceDone(st, src); // an empty source: the end goes out on the next turn
           continue;
         }
-        if (src.source.available <= 0) {
+        const available = this.count(st, src, 'available');
+        if (st.src !== src) continue;
+        if (available <= 0) {
           this.setReady(st, false); // its read-ahead is late: `available()` puts it back
           continue;
         }
@@ -443,7 +454,9 @@ export class Sender {
       let data: Uint8Array;
       if (st.queued > 0) data = this.take(st, Math.min(window, conn.maxOutboundFrameSize, st.queued, budget - moved));
       else {
-        const max = Math.min(window, conn.maxOutboundFrameSize, src!.source.available, budget - moved);
+        const available = this.count(st, src!, 'available');
+        if (st.src !== src) continue;
+        const max = Math.min(window, conn.maxOutboundFrameSize, available, budget - moved);
         try {
           data = src!.source.read(max);
           if (!(data instanceof Uint8Array) || data.length === 0 || data.length > max) {
@@ -455,14 +468,16 @@ export class Sender {
         }
       }
       const n = data.length;
-      const last = st.ending && st.trailers === undefined && st.queued === 0 && (src === undefined || src.source.remaining === 0);
+      const left = src === undefined ? 0 : this.count(st, src, 'remaining');
+      if (src !== undefined && st.src !== src) continue; // failed: the owner resets the stream
+      const last = st.ending && st.trailers === undefined && st.queued === 0 && left === 0;
       conn.sendData(id, data, { endStream: last });
       st.sent += n;
       this.totalSent += n;
       this.scheduler.charge(id, n);
       moved += n;
       if (src !== undefined && st.src === src) {
-        if (src.source.remaining <= 0) this.sourceDone(st, src);
+        if (left <= 0) this.sourceDone(st, src);
         else this.prefetch(st);
       }
       if (last) {
@@ -514,14 +529,27 @@ export class Sender {
    */
   private reevaluate(st: OutStream | undefined): void {
     if (st === undefined || st.done) return;
-    const src = st.src?.source;
-    let ready = st.ending && st.queued === 0 && (src === undefined || src.remaining <= 0);
-    if (!ready && (st.queued > 0 || (src !== undefined && src.available > 0))) {
+    const p = st.src;
+    const remaining = p === undefined ? 0 : this.count(st, p, 'remaining');
+    if (p !== undefined && st.src !== p) return; // its getter threw: the send failed
+    let ready = st.ending && st.queued === 0 && remaining <= 0;
+    if (!ready && (st.queued > 0 || (p !== undefined && this.count(st, p, 'available') > 0 && st.src === p))) {
       // the stream's own window decides; a spent connection window only pauses flush()
       const s = this.conn.streams.get(st.id);
       ready = s !== undefined && s.send.size > 0;
     }
     this.setReady(st, ready);
+  }
+
+  /** A pull source's count; a getter that throws fails the send (and counts as 0). */
+  private count(st: OutStream, p: Pulled, key: 'available' | 'remaining'): number {
+    try {
+      const n = p.source[key];
+      return typeof n === 'number' && n > 0 ? n : 0;
+    } catch (e) {
+      if (st.src === p) this.failSource(st, e);
+      return 0;
+    }
   }
 
   /** Asks the stream's pull source to have its window and a frame on hand. */
@@ -530,7 +558,8 @@ export class Sender {
     const s = this.conn.streams.get(st.id);
     if (src === undefined || s === undefined) return;
     try {
-      src.source.prefetch(Math.max(s.send.size, this.conn.remoteSettings.initialWindowSize) + this.conn.maxOutboundFrameSize);
+      // a stream the peer gives no window reads nothing ahead (it could not send it anyway)
+      src.source.prefetch(s.send.size > 0 ? Math.max(s.send.size, this.conn.remoteSettings.initialWindowSize) + this.conn.maxOutboundFrameSize : 0);
     } catch (e) {
       this.failSource(st, e);
     }
@@ -667,6 +696,16 @@ export function destroySource(source: AsyncIterable<unknown>, iterator: AsyncIte
     if (r !== undefined) r.then(undefined, () => undefined);
   } catch {
     /* a source that fails to stop has nothing more we can do */
+  }
+}
+
+/** A pull source's count for statistics: 0 when its getter throws (the flush fails the send). */
+function peekCount(source: PullSource, key: 'available' | 'remaining' | 'buffered'): number {
+  try {
+    const n = key === 'buffered' ? source.buffered ?? source.available : source[key];
+    return typeof n === 'number' && n > 0 ? n : 0;
+  } catch {
+    return 0;
   }
 }
 

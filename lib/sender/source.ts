@@ -25,6 +25,11 @@ export interface PullSource {
   readonly remaining: number;
   /** Octets `read` can hand over now, without waiting. */
   readonly available: number;
+  /**
+   * Octets the source holds in memory (for accounting; `available` when absent). A source that
+   * can read synchronously reports more `available` than it holds.
+   */
+  readonly buffered?: number;
   /** Called once before any other call. */
   start(listener: PullSourceListener): void;
   /**
@@ -53,6 +58,10 @@ export class BufferSource implements PullSource {
   }
 
   get available(): number {
+    return this.remaining;
+  }
+
+  get buffered(): number {
     return this.remaining;
   }
 

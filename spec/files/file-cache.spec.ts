@@ -150,3 +150,66 @@ describe('FileCache', () => {
     expect(await cache.lookup(at('small.txt'))).toBeUndefined();
   });
 });
+
+describe('FileCache: found by the review (issue 13)', () => {
+  it('1. a directory on the way swapped for a symlink out of the root between realpath and open is caught on the descriptor', async () => {
+    fs.symlinkSync(outside, at('swapped'));
+    const cache = new FileCache(root);
+    // realpath saw a directory inside the root; by the time of open() it is a symlink outside
+    const real = jest.spyOn(fs.promises, 'realpath').mockImplementation(async (p) => (String(p).includes('swapped') ? path.join(root, 'swapped', 'secret') : String(p)));
+    try {
+      expect(await cache.lookup(at('swapped/secret'))).toBeUndefined();
+      expect(cache.stats().openFiles).toBe(0);
+    } finally {
+      real.mockRestore();
+      cache.close();
+    }
+  });
+
+  it('1b. a last component swapped for a symlink since realpath is refused (O_NOFOLLOW)', async () => {
+    fs.symlinkSync(path.join(outside, 'secret'), at('last'));
+    const cache = new FileCache(root);
+    const real = jest.spyOn(fs.promises, 'realpath').mockImplementation(async (p) => String(p));
+    try {
+      expect(await cache.lookup(at('last'))).toBeUndefined();
+    } finally {
+      real.mockRestore();
+      cache.close();
+    }
+  });
+
+  it('9. running out of descriptors is an error (→ 503), not "not found"', async () => {
+    const cache = new FileCache(root, { memoryFileMax: 0 });
+    const real = jest.spyOn(fs.promises, 'realpath').mockImplementation(async () => {
+      throw Object.assign(new Error('EMFILE: too many open files'), { code: 'EMFILE' });
+    });
+    try {
+      await expect(cache.lookup(at('big.bin'))).rejects.toMatchObject({ code: 'EMFILE' });
+    } finally {
+      real.mockRestore();
+    }
+    expect((await cache.lookup(at('big.bin')))?.kind).toBe('file'); // and it recovers
+    cache.close();
+  });
+
+  it('14. a file held in memory gives a pull source too', async () => {
+    const cache = new FileCache(root);
+    const small = await file(cache, 'small.txt');
+    const src = small.source(1, 3);
+    expect(src.remaining).toBe(3);
+    expect(Buffer.from(src.read(10)).toString()).toBe('ell');
+    cache.close();
+  });
+});
+
+describe('FileCache: revalidation after a swap (review of issue 13, finding 1)', () => {
+  it('a cached file replaced by a symlink out of the root is not found once revalidated', async () => {
+    fs.writeFileSync(at('swap.txt'), 'inside');
+    const cache = new FileCache(root, { validMs: 0 });
+    expect((await file(cache, 'swap.txt')).body?.toString()).toBe('inside');
+    fs.rmSync(at('swap.txt'));
+    fs.symlinkSync(path.join(outside, 'secret'), at('swap.txt'));
+    expect(await cache.lookup(at('swap.txt'))).toBeUndefined();
+    cache.close();
+  });
+});

@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import fc from 'fast-check';
+import { UsageError } from '../../lib/errors.js';
 import { filePrefetchHeld, FileSource, type FileReadMode, setFilePrefetchLimit } from '../../lib/node/file-source.js';
 import type { PullSourceListener } from '../../lib/sender/source.js';
 
@@ -176,6 +177,37 @@ describe('FileSource', () => {
       } finally {
         fs.closeSync(fd);
       }
+    }
+  });
+});
+
+describe('FileSource: found by the review (issue 13)', () => {
+  it('5. a range that is not whole numbers is a UsageError at construction', () => {
+    expect(() => new FileSource(3, 10 / 3, 5)).toThrow(UsageError);
+    expect(() => new FileSource(3, 0, -1)).toThrow(UsageError);
+    expect(() => new FileSource(-1, 0, 1)).toThrow(UsageError);
+  });
+
+  it('5b. a read refused at the call gives its budget back and releases the descriptor once closed', async () => {
+    let released = 0;
+    const io = { read: () => { throw new Error('EBADF'); }, readSync: () => 0 };
+    const src = new FileSource(3, 0, 100_000, { mode: 'async', io, onClose: () => released++ });
+    src.start({ available: () => undefined, error: () => undefined });
+    expect(() => src.prefetch(65_536)).toThrow('EBADF');
+    expect(filePrefetchHeld()).toBe(0);
+    src.close();
+    expect(released).toBe(1);
+  });
+
+  it('3. a read is never larger than a chunk, whatever the sender may send', () => {
+    const fd = fs.openSync(file, 'r');
+    try {
+      const src = new FileSource(fd, 0, content.length, { mode: 'sync', chunkSize: 65_536 });
+      src.start({ available: () => undefined, error: () => undefined });
+      expect(src.read(16_777_215).length).toBe(65_536);
+      src.close();
+    } finally {
+      fs.closeSync(fd);
     }
   });
 });

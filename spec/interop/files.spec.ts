@@ -337,3 +337,166 @@ describe('priorities on real files (nghttp -p 1 -p 64 -p 256, three 2 MB sibling
     }
   });
 });
+
+// The hostile review of issue 13: each finding, reproduced, as a test.
+describe('found by the review (issue 13)', () => {
+  it('1. a directory without its slash behind `//` or `/\\` redirects to a path on this server, never `//host`', async () => {
+    for (const p of ['//sub', '/%2Fsub', '//sub?x=1']) {
+      const r = await get(p);
+      expect(r.status).toBe(301);
+      expect(r.h('location')!.startsWith('//')).toBe(false);
+      expect(r.h('location')).toMatch(/^\/sub\/(\?x=1)?$/);
+    }
+    expect((await get('//evil.example/sub')).status).toBe(404); // the host-looking segment is a path segment
+  });
+
+  it('2. a peer\'s 16 MiB MAX_FRAME_SIZE and windows do not make 16 MiB frames or reads: DATA frames stay ≤ 64 KiB', async () => {
+    const net = await import('node:net');
+    const { FrameDecoder } = await import('../../lib/frame/decoder.js');
+    const { FrameType, CLIENT_PREFACE } = await import('../../lib/constants.js');
+    const { frameFactory } = await import('../helpers/frames.js');
+    const f = frameFactory();
+    const socket = net.connect(s.port, '127.0.0.1');
+    await new Promise<void>((r) => socket.once('connect', () => r()));
+    const decoder = new FrameDecoder({ expectPreface: false, maxFrameSize: 16_777_215 });
+    const sizes: number[] = [];
+    let got = 0;
+    const done = new Promise<void>((resolve) => socket.on('data', (chunk: Buffer) => {
+      decoder.push(chunk);
+      for (let fr = decoder.next(); fr !== null; fr = decoder.next()) {
+        if (fr.type === FrameType.DATA && fr.streamId === 1) {
+          sizes.push((fr as { data: Uint8Array }).data.length);
+          got += (fr as { data: Uint8Array }).data.length;
+          if (got >= big.length) resolve();
+        }
+      }
+    }));
+    socket.write(Buffer.concat([
+      CLIENT_PREFACE,
+      f.settings().maxFrameSize(16_777_215).initialWindowSize(0x7fffffff).encode(),
+      f.windowUpdate(0, 0x7fffffff - 65535).encode(),
+      f.headers(1).request('GET', '/big.bin').eos().encode(),
+    ]));
+    await done;
+    socket.destroy();
+    expect(got).toBe(big.length);
+    expect(Math.max(...sizes)).toBeLessThanOrEqual(65_536);
+  }, 20_000);
+
+  it('3. a suffix range longer than the file is the whole file (206), alone or with others', async () => {
+    const r = await get('/a.txt', [['range', 'bytes=-100']]);
+    expect(r.status).toBe(206);
+    expect(r.h('content-range')).toBe('bytes 0-12/13');
+    expect(r.body.toString()).toBe('hello, files\n');
+    const two = await get('/a.txt', [['range', 'bytes=-5,-100']]);
+    expect(two.status).toBe(206);
+    expect(two.h('content-range')).toBe('bytes 0-12/13');
+  });
+
+  it('4. If-Match / If-None-Match sent as several lines are one list (RFC 9110 §5.3)', async () => {
+    const etag = (await get('/a.txt', [], 'HEAD')).h('etag')!;
+    expect((await get('/a.txt', [['if-match', etag], ['if-match', '"x"']])).status).toBe(200);
+    expect((await get('/a.txt', [['if-none-match', etag], ['if-none-match', '"x"']])).status).toBe(304);
+  });
+
+  it('5. If-None-Match with the current ETag and Cache-Control: no-cache is still 304 (the origin evaluates preconditions, RFC 9110 §13.2.1)', async () => {
+    const etag = (await get('/a.txt', [], 'HEAD')).h('etag')!;
+    expect((await get('/a.txt', [['if-none-match', etag], ['cache-control', 'no-cache']])).status).toBe(304);
+  });
+});
+
+describe('found by the review (issue 13): handlers and the server', () => {
+  it('7. sendSource() or pipe() refused with a UsageError (after end, twice, bad trailers) closes the source it was given', async () => {
+    const { startServer } = await import('./helpers.js');
+    const { BufferSource } = await import('../../lib/sender/source.js');
+    const { Readable } = await import('node:stream');
+    const closed: string[] = [];
+    const errors: string[] = [];
+    const srv = await startServer({
+      handler: (_req, res) => {
+        const a = new BufferSource(Buffer.from('a'));
+        a.close = () => closed.push('badTrailers');
+        try { void res.sendSource(a, [['bad name', 'x']]); } catch (e) { errors.push((e as Error).name); }
+        const b = new BufferSource(Buffer.from('b'));
+        b.close = () => closed.push('first');
+        void res.sendSource(b);
+        const c = new BufferSource(Buffer.from('c'));
+        c.close = () => closed.push('twice');
+        try { void res.sendSource(c); } catch (e) { errors.push((e as Error).name); }
+        const r = Readable.from(['x']);
+        r.on('close', () => closed.push('pipe'));
+        try { void res.pipe(r); } catch (e) { errors.push((e as Error).name); }
+      },
+    });
+    const c = await connect(srv.url);
+    try {
+      const r = await c.request({ path: '/' });
+      expect((await r.bytes()).toString()).toBe('b');
+      await new Promise((res) => setTimeout(res, 50));
+      expect(errors).toEqual(['UsageError', 'UsageError', 'UsageError']);
+      expect(closed.sort()).toEqual(['badTrailers', 'first', 'pipe', 'twice']);
+    } finally {
+      c.destroy();
+      await srv.h2.close();
+    }
+  });
+
+  it('12. a pull source that never gives anything is cut after sendTimeout (CANCEL), and closed', async () => {
+    const { startServer } = await import('./helpers.js');
+    let closes = 0;
+    const stuck = { remaining: 1000, available: 0, start: () => undefined, read: () => new Uint8Array(0), prefetch: () => undefined, close: () => { closes++; } };
+    const srv = await startServer({ sendTimeout: 300, handler: (_req, res) => { void res.sendSource(stuck).catch(() => undefined); } });
+    const c = await connect(srv.url);
+    try {
+      const r = await c.request({ path: '/' });
+      const t0 = Date.now();
+      await expect(r.bytes()).rejects.toBeInstanceOf(StreamClosedError);
+      expect(Date.now() - t0).toBeLessThan(3000);
+      expect(closes).toBe(1);
+      expect(srv.h2.stats()).toMatchObject({ exchanges: 0, senderStreams: 0 });
+    } finally {
+      c.destroy();
+      await srv.h2.close();
+    }
+  });
+
+  it('13. serving `/` itself: a path off the fast path (a query, an escape) is found like any other', async () => {
+    const { staticHandler } = await import('../../lib/node/static.js');
+    const { startServer } = await import('./helpers.js');
+    const handler = staticHandler('/');
+    const srv = await startServer({ handler });
+    const c = await connect(srv.url);
+    const target = encodeURI(path.join(site, 'a.txt'));
+    try {
+      for (const p of [target, `${target}?v=1`, target.replace('a.txt', '%61.txt')]) {
+        const r = await c.request({ path: p });
+        expect([p, r.status]).toEqual([p, 200]);
+        expect((await r.bytes()).toString()).toBe('hello, files\n');
+      }
+    } finally {
+      c.destroy();
+      await srv.h2.close();
+      handler.close();
+    }
+  });
+
+  it('9. a lookup that fails for want of descriptors answers 503 with Retry-After, not 404', async () => {
+    const { staticHandler } = await import('../../lib/node/static.js');
+    const { FileCache } = await import('../../lib/node/file-cache.js');
+    const { startServer } = await import('./helpers.js');
+    const handler = staticHandler(site);
+    const lookup = jest.spyOn(FileCache.prototype, 'lookup').mockRejectedValue(Object.assign(new Error('EMFILE'), { code: 'EMFILE' }));
+    const srv = await startServer({ handler });
+    const c = await connect(srv.url);
+    try {
+      const r = await c.request({ path: '/a.txt' });
+      expect(r.status).toBe(503);
+      expect(r.header('retry-after')).toBe('1');
+    } finally {
+      lookup.mockRestore();
+      c.destroy();
+      await srv.h2.close();
+      handler.close();
+    }
+  });
+});

@@ -228,3 +228,51 @@ describe('Sender.sendSource', () => {
     expect(Math.max(...src.prefetches.slice(before))).toBeGreaterThanOrEqual(16384 + 1000);
   });
 });
+
+describe('Sender.sendSource: found by the review (issue 13)', () => {
+  it('6. a source whose `available` or `remaining` getter throws fails its own send only; a sibling stream completes', async () => {
+    for (const key of ['available', 'remaining'] as const) {
+      const p = senderPair();
+      open(p, 1);
+      p.client.sendHeaders(3, GET('/3'), { endStream: true });
+      p.pump();
+      p.server.sendHeaders(3, [[':status', '200']]);
+      const bad = new LateSource(50_000);
+      bad.arrive(50_000);
+      const bodyOk = Buffer.alloc(40_000, 7);
+      const good = p.sender.sendSource(3, new BufferSource(bodyOk));
+      const failed = p.sender.sendSource(1, bad);
+      Object.defineProperty(bad, key, { get: () => { throw new Error(`${key} broke`); } });
+      p.pump();
+      await expect(failed).rejects.toThrow(`${key} broke`);
+      await good;
+      expect(p.body(3).equals(bodyOk)).toBe(true);
+      expect(bad.closes).toBe(1);
+      expect(p.clientEvents.some((e) => e.type === 'ConnectionTerminated')).toBe(false);
+    }
+  });
+
+  it('4. a stream the peer gives no window is asked to read nothing ahead', () => {
+    const p = senderPair({ localSettings: { initialWindowSize: 0 } });
+    open(p);
+    const src = new LateSource(1_000_000);
+    void p.sender.sendSource(1, src).catch(() => undefined);
+    p.pump();
+    expect(src.prefetches.length).toBeGreaterThan(0);
+    expect(Math.max(...src.prefetches)).toBe(0);
+    p.client.incrementFlowControlWindow(10_000, 1);
+    p.pump();
+    expect(src.prefetches.at(-1)).toBeGreaterThan(10_000);
+  });
+
+  it('14. the octets counted as held in memory are what a source holds (`buffered`), not what it could read', () => {
+    const p = senderPair();
+    open(p);
+    const src = new LateSource(5_000_000);
+    Object.defineProperty(src, 'available', { get: () => 5_000_000 });
+    Object.defineProperty(src, 'buffered', { get: () => 1234 });
+    void p.sender.sendSource(1, src).catch(() => undefined);
+    expect(p.sender.queuedTotal).toBe(1234);
+    expect(p.sender.queued(1)).toBe(5_000_000);
+  });
+});
