@@ -70,6 +70,20 @@ function patchWbuf(writer: BitWriter): void {
 }
 const HUFFMAN = hpack.huffman.encode;
 
+/** Coded string literals shared by every encoder of the process, keyed by Huffman mode + string. */
+const STRING_MEMO = new Map<string, Buffer>();
+/** Strings longer than this are coded each time; the memo is emptied when it reaches MEMO_ENTRIES. */
+const MEMO_STRING_MAX = 128;
+const MEMO_ENTRIES = 4096;
+/** @internal For tests: whether a string's coding is in the process-wide memo (any Huffman mode). */
+export function stringMemoHolds(s: string): boolean {
+  for (const mode of ['auto', 'always', 'never']) if (STRING_MEMO.has(mode + s)) return true;
+  return false;
+}
+
+/** Fields whose values are never kept in the process-wide memo. */
+const SECRET_NAMES: ReadonlySet<string> = new Set(['authorization', 'proxy-authorization', 'cookie', 'set-cookie']);
+
 function huffmanLength(bytes: Uint8Array): number {
   let bits = 0;
   for (let i = 0; i < bytes.length; i++) bits += HUFFMAN[bytes[i]!]![0];
@@ -175,12 +189,37 @@ export class HpackEncoder {
     if (index) w.encodeBits(0b01, 2); // literal with incremental indexing (§6.2.1)
     else w.encodeBits(sensitive ? 0b0001 : 0b0000, 4); // never indexed (§6.2.3) / without indexing (§6.2.2)
     w.encodeInt(nameIndex);
-    if (nameIndex === 0) this.string(w, name);
-    this.string(w, value);
+    if (nameIndex === 0) this.string(w, name, true);
+    this.string(w, value, !sensitive && !SECRET_NAMES.has(name));
     if (index) this.insert(name, value);
   }
 
-  private string(w: BitWriter, s: string): void {
+  /**
+   * A string literal (RFC 7541 §5.2). Huffman-coding a string bit by bit is the slowest part of
+   * encoding a block, and responses repeat the same literals (content types, validators,
+   * lengths): short ones are coded once per process and copied (`memo`: never for credentials
+   * or cookies, which must not outlive their request in a shared table).
+   */
+  private string(w: BitWriter, s: string, memo: boolean): void {
+    if (memo && s.length <= MEMO_STRING_MAX) {
+      const key = this.huffman + s;
+      let coded = STRING_MEMO.get(key);
+      if (coded === undefined) {
+        const t = hpack.encoder.create();
+        patchWbuf(t);
+        this.codeString(t, s);
+        coded = Buffer.concat(t.render());
+        if (STRING_MEMO.size >= MEMO_ENTRIES) STRING_MEMO.clear();
+        STRING_MEMO.set(key, coded);
+      }
+      // a string literal starts on an octet boundary (after the prefixed integer before it)
+      (w as unknown as { buffer: { copyFrom(b: Buffer): void } }).buffer.copyFrom(coded);
+      return;
+    }
+    this.codeString(w, s);
+  }
+
+  private codeString(w: BitWriter, s: string): void {
     const bytes = Buffer.from(s, 'latin1');
     const huff = this.huffman === 'always' || (this.huffman === 'auto' && huffmanLength(bytes) < bytes.length);
     w.encodeStr(bytes, huff);
