@@ -173,7 +173,7 @@ function main(argv: string[]): void {
         `connection closed: ${info.requests} requests, ${info.bytesIn} bytes in, ${info.bytesOut} bytes out${info.error ? `, ${info.error}` : ''}`);
     },
   });
-  h2.server.on(tls ? 'secureConnection' : 'connection', (socket) => {
+  h2.server.on('connection', (socket) => {
     connections++;
     line({ event: 'connection', n: connections, remote: `${socket.remoteAddress}:${socket.remotePort}` },
       `connection ${connections} from ${socket.remoteAddress}:${socket.remotePort}`);
