@@ -2,5 +2,6 @@
 export { Session, type H2Request, type H2Response, type Handler, type SessionOptions } from './session.js';
 export { createH2Server, H2_TLS_OPTIONS, type H2Server, type H2ServerOptions, type ServerStats } from './server.js';
 export { staticHandler } from './static.js';
+export { certificateCacheDir, localCertificate, LOCAL_CERT_NAMES, type LocalCertificate, type LocalCertificateOptions } from './devcert.js';
 export { connect, H2Client, type H2ClientOptions, type H2ClientResponse, type H2RequestInit } from './client.js';
 export { Endpoint, type EndpointOptions, type EndpointStats, type StreamCounts } from './endpoint.js';
