@@ -148,3 +148,25 @@ describe('--workers and SIGTERM', () => {
     }
   }, 60000);
 });
+
+describe('--workers that cannot start', () => {
+  it('a port in use: the primary says so in one line of its own after the workers\' and exits 1', async () => {
+    const net = await import('node:net');
+    const busy = net.createServer();
+    await new Promise<void>((r) => busy.listen(0, '127.0.0.1', () => r()));
+    const { port } = busy.address() as import('node:net').AddressInfo;
+    try {
+      const r = await new Promise<{ code: number | null; err: string }>((resolve) => {
+        const p = spawn(process.execPath, [CLI, 'serve', '--port', String(port), '--workers', '2', '--no-tls'], { stdio: ['ignore', 'ignore', 'pipe'] });
+        let err = '';
+        p.stderr.on('data', (d: Buffer) => { err += d.toString(); });
+        p.on('exit', (code) => resolve({ code, err }));
+      });
+      expect(r.code).toBe(1);
+      expect(r.err).toContain(`h2sched: cannot listen on 127.0.0.1:${port}: the address is in use\n`);
+      expect(r.err).toMatch(/^h2sched: worker \d \(pid \d+\) exited with status 1 before it listened$/m);
+    } finally {
+      busy.close();
+    }
+  });
+});
