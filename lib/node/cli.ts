@@ -39,15 +39,15 @@ Options:
   --idle-timeout MS  close idle connections after MS milliseconds (default 120000)
   --drain-timeout MS on SIGINT/SIGTERM, reset the streams still open after MS
                      milliseconds and exit (default 30000)
-  --handshake-timeout MS  close a connection without a complete preface and SETTINGS
-                     (or HTTP/1.1 request head) MS after accept (default 10000)
+  --handshake-timeout MS  close a connection without a complete TLS handshake, preface
+                     and SETTINGS (or HTTP/1.1 request head) MS after accept (default 10000)
   --header-timeout MS     GOAWAY a connection whose header block (HEADERS without
                      END_HEADERS) is not completed within MS (default 10000)
   --body-timeout MS  reset a stream whose handler waited MS for request body octets
                      that did not come (default 30000)
   --send-timeout MS  reset a response the client's flow-control windows kept at 0 for
                      MS; close a socket that accepted nothing for MS (default 60000)
-  --max-connections N  close new sockets beyond N open ones (default 10000)
+  --max-connections N  close new sockets beyond N open ones, per worker (default 10000)
                      Every timeout: 0 turns it off.
   --log FORMAT       text | json | none: one line per connection opened and closed,
                      as text or JSON lines, or nothing but the URL (default text)
@@ -121,6 +121,12 @@ async function developmentCertificate(): Promise<LocalCertificate> {
       'h2sched: give one with --cert and --key, or serve cleartext with --no-tls\n');
     process.exit(1);
   }
+}
+
+/** `argv` with `options` after the user's (a later option wins), before a `--` that ends the options. */
+function withOptions(argv: string[], options: string[]): string[] {
+  const end = argv.indexOf('--');
+  return end < 0 ? [...argv, ...options] : [...argv.slice(0, end), ...options, ...argv.slice(end)];
 }
 
 /** The URL clients use: the scheme and the address as listened on. */
@@ -198,8 +204,8 @@ async function main(argv: string[]): Promise<void> {
     tls = { cert: local.cert, key: local.key, local };
   }
   /** The listening line and the certificate's, after the URL. */
-  const started = (address: string, extraJson: Record<string, unknown> = {}, extraText = ''): void => {
-    line({ event: 'listening', url: address, dir: dir ?? null, tls: tls !== undefined, scheduler, ...extraJson },
+  const started = (url: string, extraJson: Record<string, unknown> = {}, extraText = ''): void => {
+    line({ event: 'listening', url, dir: dir ?? null, tls: tls !== undefined, scheduler, ...extraJson },
       `serving ${dir ?? 'the demo site'} over HTTP/2 (${tls ? 'TLS with ALPN h2; h2c and HTTP/1.1 on the same port' : 'cleartext h2c, no TLS'}), scheduler ${scheduler}${extraText}`);
     if (tls?.local) {
       const c = tls.local;
@@ -211,7 +217,7 @@ async function main(argv: string[]): Promise<void> {
 
   if (workers > 1 && cluster.isPrimary) {
     // the workers run this command line; the primary hands them the certificate it resolved
-    const args = [...argv, ...(tls?.local ? ['--cert', tls.local.certFile, '--key', tls.local.keyFile] : [])];
+    const args = withOptions(argv, tls?.local ? ['--cert', tls.local.certFile, '--key', tls.local.keyFile] : []);
     await supervise({ args, workers, host: values.host, port, secure: tls !== undefined, drainTimeoutMs, line, started });
     return;
   }
@@ -320,7 +326,7 @@ async function supervise(o: { args: string[]; workers: number; host: string; por
   });
   const pool = startWorkers({
     count: o.workers,
-    args: [...o.args, '--port', String(port)],
+    args: withOptions(o.args, ['--port', String(port)]),
     log: o.line,
     warn: (text) => process.stderr.write(`h2sched: ${text}\n`),
   });

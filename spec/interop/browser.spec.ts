@@ -5,7 +5,7 @@
 // Then the CLI as `npm start` runs it: Chromium opens the URL it printed, and a plain http://
 // navigation to the same port lands on the https:// page.
 import { execFile, execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -111,6 +111,33 @@ describe('headless Chromium', () => {
       expect(redirected).toMatch(/<body [^>]*data-protocol="h2"/);
       expect(readFileSync(netlog, 'utf8')).toContain('"HTTP/1.1 308 Permanent Redirect"');
       expect(s.output()).toMatch(/connection \d+ from 127\.0\.0\.1/);
+    } finally {
+      s.proc.kill('SIGTERM');
+      expect(await s.exited).toBe(0);
+    }
+  }, 180000);
+
+  itWith(['chromium', 'certutil'], 'trusting the development certificate as the README says (certutil into the NSS store) lets Chromium open the URL without --ignore-certificate-errors; untrusted, it refuses', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'h2sched-chromium-'));
+    const cache = path.join(dir, 'cache');
+    const s = await child(path.resolve('dist/node/cli.js'), ['serve', '--port', '0'], { XDG_CACHE_HOME: cache });
+    const strict = CHROMIUM_FLAGS.filter((f) => f !== '--ignore-certificate-errors');
+    const open = async (home: string) => {
+      const r = await run('chromium', [...strict, `--user-data-dir=${path.join(home, 'profile')}`, '--virtual-time-budget=5000', '--dump-dom', s.printed], { timeout: 60000, maxBuffer: 1 << 24, env: { ...process.env, HOME: home } });
+      return r.stdout + r.stderr;
+    };
+    try {
+      const trusting = path.join(dir, 'trusting');
+      const nssdb = path.join(trusting, '.pki', 'nssdb');
+      mkdirSync(nssdb, { recursive: true });
+      execFileSync('certutil', ['-d', `sql:${nssdb}`, '-N', '--empty-password']);
+      execFileSync('certutil', ['-d', `sql:${nssdb}`, '-A', '-t', 'P,,', '-n', 'h2sched-localhost', '-i', path.join(cache, 'h2sched', 'localhost-cert.pem')]);
+      expect(await open(trusting)).toMatch(/<body [^>]*data-protocol="h2"/);
+      const untrusting = path.join(dir, 'untrusting');
+      mkdirSync(untrusting);
+      const refused = await open(untrusting);
+      expect(refused).not.toMatch(/data-protocol="h2"/);
+      expect(refused).toMatch(/ERR_CERT_AUTHORITY_INVALID/);
     } finally {
       s.proc.kill('SIGTERM');
       expect(await s.exited).toBe(0);

@@ -30,6 +30,7 @@ const INSTALL: Record<string, string> = {
   nghttpd: 'apt-get install -y nghttp2-server',
   openssl: 'apt-get install -y openssl',
   chromium: 'apt-get install -y chromium',
+  certutil: 'apt-get install -y libnss3-tools',
 };
 
 export function has(tool: string): boolean {
