@@ -197,6 +197,15 @@ async function main(argv: string[]): Promise<void> {
     return n;
   };
   const drainTimeoutMs = count('drain-timeout');
+  // every number is checked before a certificate is made
+  const limits = {
+    idleTimeout: count('idle-timeout'),
+    handshakeTimeout: count('handshake-timeout'),
+    headerTimeout: count('header-timeout'),
+    bodyTimeout: count('body-timeout'),
+    sendTimeout: count('send-timeout'),
+    maxConnections: count('max-connections'),
+  };
   let tls: TlsMaterial | undefined;
   if (values.cert !== undefined && values.key !== undefined) tls = { cert: pem('cert', values.cert), key: pem('key', values.key) };
   else if (!values['no-tls']) {
@@ -231,12 +240,7 @@ async function main(argv: string[]): Promise<void> {
     tls,
     scheduler,
     drainTimeoutMs,
-    idleTimeout: count('idle-timeout'),
-    handshakeTimeout: count('handshake-timeout'),
-    headerTimeout: count('header-timeout'),
-    bodyTimeout: count('body-timeout'),
-    sendTimeout: count('send-timeout'),
-    maxConnections: count('max-connections'),
+    ...limits,
     onRefused: (total) => {
       // at most one line a second, however fast sockets are refused; the last ones are logged too
       refusedTotal = total;

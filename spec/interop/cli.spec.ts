@@ -45,9 +45,9 @@ function trusting(url: string, options: Parameters<typeof connect>[1] = {}) {
   return connect(url, { ...options, tls: { ca: readFileSync(path.join(testCacheHome(), 'h2sched', 'localhost-cert.pem')) } });
 }
 
-function cli(args: string[]): { status: number; stdout: string; stderr: string } {
+function cli(args: string[], cacheHome = testCacheHome()): { status: number; stdout: string; stderr: string } {
   try {
-    const stdout = execFileSync(process.execPath, [CLI, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, XDG_CACHE_HOME: testCacheHome() } });
+    const stdout = execFileSync(process.execPath, [CLI, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, XDG_CACHE_HOME: cacheHome } });
     return { status: 0, stdout, stderr: '' };
   } catch (e) {
     const x = e as { status: number; stdout: string; stderr: string };
@@ -95,14 +95,18 @@ describe('h2sched CLI', () => {
       [['serve', '--workers', 'many'], /^h2sched: --workers must be a whole number 1–1024 or auto, not many$/],
       [['serve', '--log', 'xml'], /^h2sched: --log must be text, json or none, not xml$/],
       [['serve', '--bogus'], /^h2sched: Unknown option '--bogus'$/],
+      [['serve', '--handshake-timeout', '2147483648'], /^h2sched: --handshake-timeout must be at most 2147483647 ms/],
     ];
+    // refused before anything is done: no development certificate is made for a mistake
+    const untouched = mkdtempSync(path.join(tmpdir(), 'h2sched-cache-'));
     for (const [args, first] of mistakes) {
-      const r = cli(args);
+      const r = cli(args, untouched);
       const lines = r.stderr.trimEnd().split('\n');
       expect([args.join(' '), r.status, lines.length]).toEqual([args.join(' '), 2, 2]);
       expect(lines[0]).toMatch(first);
       expect(lines[1]).toBe('see h2sched serve --help');
     }
+    expect(existsSync(path.join(untouched, 'h2sched'))).toBe(false);
   });
 
   it('prints its https:// URL first with --port 0, serves the demo site with the development certificate, logs connections, and drains on SIGTERM', async () => {
