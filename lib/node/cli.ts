@@ -1,18 +1,25 @@
 #!/usr/bin/env node
 /**
  * The `h2sched` command. `h2sched serve [dir]` serves a directory, or the embedded demo site,
- * over HTTP/2 with the chosen send scheduler. The first line of output is the URL.
+ * over HTTP/2 with the chosen send scheduler, on one port for every client: TLS (with a
+ * generated development certificate unless --cert/--key are given), h2c and HTTP/1.1. The first
+ * line of output is the URL. With --workers N the primary process forks N workers that share
+ * the port (lib/node/workers.ts); each worker runs this same command line.
  */
+import cluster from 'node:cluster';
 import { accessSync, constants as fsc, readFileSync, statSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
+import { type AddressInfo, createServer } from 'node:net';
+import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
 import { SCHEDULER_NAMES } from '../priority/index.js';
 import type { SchedulerName } from '../priority/scheduler.js';
+import { localCertificate, type LocalCertificate, LOCAL_CERT_NAMES } from './devcert.js';
 import { MAX_TIMER } from './endpoint.js';
 import { createH2Server } from './server.js';
 import { FILE_CACHE_DEFAULTS } from './file-cache.js';
 import { DEFAULT_READ_AHEAD, setFilePrefetchLimit } from './file-source.js';
 import { staticHandler } from './static.js';
+import { DRAIN_MESSAGE, startWorkers, WORKER_SLOT_ENV } from './workers.js';
 
 const HELP = `Usage: h2sched serve [dir] [options]
 
@@ -22,21 +29,27 @@ over HTTP/2. POST to any path echoes the request body.
 Options:
   --port N           port to listen on; 0 picks a free one (default 8080)
   --host H           address to listen on (default 127.0.0.1)
-  --tls              serve TLS with ALPN h2 instead of cleartext h2c (needs --cert and --key)
-  --cert F, --key F  PEM certificate and private key for --tls
+  --cert F, --key F  PEM certificate and private key to serve TLS with. Without them
+                     TLS uses a self-signed certificate for localhost, 127.0.0.1 and
+                     ::1, made once and kept in $XDG_CACHE_HOME/h2sched/ (by default
+                     ~/.cache/h2sched/); it is made anew when expired or unreadable
+  --no-tls           cleartext only: h2c, and 505 with a hint for other HTTP/1.1
+  --tls              TLS (the default; accepted for older scripts)
+  --workers N|auto   N processes share the port (node:cluster); auto: one per CPU;
+                     a worker that dies is replaced (default 1: no workers)
   --scheduler S      send scheduler: ${SCHEDULER_NAMES.join(' | ')} (default tree)
   --idle-timeout MS  close idle connections after MS milliseconds (default 120000)
   --drain-timeout MS on SIGINT/SIGTERM, reset the streams still open after MS
                      milliseconds and exit (default 30000)
-  --handshake-timeout MS  close a connection without a complete preface and SETTINGS
-                     (or HTTP/1.1 request head) MS after accept (default 10000)
+  --handshake-timeout MS  close a connection without a complete TLS handshake, preface
+                     and SETTINGS (or HTTP/1.1 request head) MS after accept (default 10000)
   --header-timeout MS     GOAWAY a connection whose header block (HEADERS without
                      END_HEADERS) is not completed within MS (default 10000)
   --body-timeout MS  reset a stream whose handler waited MS for request body octets
                      that did not come (default 30000)
   --send-timeout MS  reset a response the client's flow-control windows kept at 0 for
                      MS; close a socket that accepted nothing for MS (default 60000)
-  --max-connections N  close new sockets beyond N open ones (default 10000)
+  --max-connections N  close new sockets beyond N open ones, per worker (default 10000)
                      Every timeout: 0 turns it off.
   --dotfiles MODE    deny | allow: paths with a segment starting with "." are not
                      found (404), or served (default deny)
@@ -55,8 +68,10 @@ Options:
                      as text or JSON lines, or nothing but the URL (default text)
   -h, --help         this text
 
-Cleartext h2c accepts prior knowledge (curl --http2-prior-knowledge) and HTTP/1.1
-"Upgrade: h2c"; any other HTTP/1.1 request gets 505 with a hint.
+One port for every client; the first octets decide: a TLS ClientHello gets TLS with
+ALPN h2, the HTTP/2 preface gets h2c (curl --http2-prior-knowledge), an HTTP/1.1
+request with "Upgrade: h2c" is upgraded, and any other HTTP/1.1 request is redirected
+(308) to https:// on the same port (with --no-tls: 505 with a hint).
 The first line printed is the URL; then one line per connection. SIGINT or SIGTERM
 drains the connections (GOAWAY) and exits.
 `;
@@ -93,7 +108,49 @@ function pem(flag: string, file: string): Buffer {
   }
 }
 
-function main(argv: string[]): void {
+/** One log line (the URL line is printed whatever --log says); a worker's lines name it. */
+type Line = (json: Record<string, unknown>, text: string) => void;
+
+function logger(log: 'text' | 'json' | 'none', worker: number): Line {
+  return (json, text) => {
+    if (log === 'none') return;
+    const w = worker > 0 ? { worker, ...json } : json;
+    process.stdout.write(`${log === 'json' ? JSON.stringify({ time: new Date().toISOString(), ...w }) : worker > 0 ? `worker ${worker}: ${text}` : text}\n`);
+  };
+}
+
+/** TLS material to serve with, and what to say about it. */
+interface TlsMaterial {
+  cert: Buffer | string;
+  key: Buffer | string;
+  /** The development certificate, when it is the one used. */
+  local?: LocalCertificate;
+}
+
+/** The development certificate from the per-user cache (made when needed), or a one-line failure with status 1. */
+async function developmentCertificate(): Promise<LocalCertificate> {
+  try {
+    return await localCertificate();
+  } catch (e) {
+    process.stderr.write(`h2sched: cannot keep the development certificate: ${(e as Error).message}\n` +
+      'h2sched: give one with --cert and --key, or serve cleartext with --no-tls\n');
+    process.exit(1);
+  }
+}
+
+/** `argv` with `options` after the user's (a later option wins), before a `--` that ends the options. */
+function withOptions(argv: string[], options: string[]): string[] {
+  const end = argv.indexOf('--');
+  return end < 0 ? [...argv, ...options] : [...argv.slice(0, end), ...options, ...argv.slice(end)];
+}
+
+/** The URL clients use: the scheme and the address as listened on. */
+function urlOf(secure: boolean, address: string, family: string | number, port: number): string {
+  const host = family === 'IPv6' || family === 6 ? `[${address}]` : address;
+  return `${secure ? 'https' : 'http'}://${host}:${port}/`;
+}
+
+async function main(argv: string[]): Promise<void> {
   let parsed;
   try {
     parsed = parseArgs({
@@ -103,8 +160,10 @@ function main(argv: string[]): void {
         port: { type: 'string', default: '8080' },
         host: { type: 'string', default: '127.0.0.1' },
         tls: { type: 'boolean', default: false },
+        'no-tls': { type: 'boolean', default: false },
         cert: { type: 'string' },
         key: { type: 'string' },
+        workers: { type: 'string', default: '1' },
         scheduler: { type: 'string', default: 'tree' },
         'idle-timeout': { type: 'string', default: '120000' },
         'drain-timeout': { type: 'string', default: '30000' },
@@ -143,16 +202,15 @@ function main(argv: string[]): void {
   const log = values.log;
   if (log !== 'text' && log !== 'json' && log !== 'none') fail(`--log must be text, json or none, not ${log}`);
   if (dir !== undefined) servableDir(dir);
-  /** One log line (the URL line is printed whatever --log says). */
-  const line = (json: Record<string, unknown>, text: string): void => {
-    if (log === 'none') return;
-    process.stdout.write(`${log === 'json' ? JSON.stringify({ time: new Date().toISOString(), ...json }) : text}\n`);
-  };
-  let tls: { cert: Buffer; key: Buffer } | undefined;
-  if (values.tls) {
-    if (!values.cert || !values.key) fail('--tls needs --cert and --key');
-    tls = { cert: pem('cert', values.cert), key: pem('key', values.key) };
-  } else if (values.cert || values.key) fail('--cert and --key go with --tls');
+  const workers = values.workers === 'auto' ? availableParallelism() : Number(values.workers);
+  if (values.workers !== 'auto' && (!/^\d+$/.test(values.workers) || workers < 1 || workers > 1024)) fail(`--workers must be a whole number 1–1024 or auto, not ${values.workers}`);
+  // in a worker (forked by the primary of --workers) its slot number, else 0
+  const worker = cluster.isWorker ? Number(process.env[WORKER_SLOT_ENV] ?? cluster.worker?.id ?? 1) : 0;
+  const line = logger(log, worker);
+  // TLS: files given, else the development certificate; --no-tls: none
+  if (values.tls && values['no-tls']) fail('--tls and --no-tls contradict each other');
+  if ((values.cert === undefined) !== (values.key === undefined)) fail(values.cert === undefined ? '--key needs --cert' : '--cert needs --key');
+  if (values['no-tls'] && values.cert !== undefined) fail('--cert and --key serve TLS: leave out --no-tls');
   type CountFlag = 'drain-timeout' | 'handshake-timeout' | 'header-timeout' | 'body-timeout' | 'send-timeout' | 'max-connections' | 'idle-timeout'
     | 'cache-entries' | 'cache-memory' | 'cache-file-max' | 'cache-valid' | 'read-ahead';
   const count = (flag: CountFlag): number => {
@@ -167,7 +225,7 @@ function main(argv: string[]): void {
   if (reads !== 'prefetch' && reads !== 'async' && reads !== 'sync') fail(`--file-reads must be prefetch, async or sync, not ${reads}`);
   if (count('cache-entries') < 1) fail('--cache-entries must be at least 1');
   setFilePrefetchLimit(count('read-ahead'));
-  const files = staticHandler(dir, {
+  const fileOptions = {
     scheduler,
     dotfiles: values.dotfiles,
     entries: count('cache-entries'),
@@ -175,8 +233,44 @@ function main(argv: string[]): void {
     memoryFileMax: count('cache-file-max'),
     validMs: count('cache-valid'),
     source: { mode: reads },
-  });
+  } as const;
   const drainTimeoutMs = count('drain-timeout');
+  // every number is checked before a certificate is made
+  const limits = {
+    idleTimeout: count('idle-timeout'),
+    handshakeTimeout: count('handshake-timeout'),
+    headerTimeout: count('header-timeout'),
+    bodyTimeout: count('body-timeout'),
+    sendTimeout: count('send-timeout'),
+    maxConnections: count('max-connections'),
+  };
+  let tls: TlsMaterial | undefined;
+  if (values.cert !== undefined && values.key !== undefined) tls = { cert: pem('cert', values.cert), key: pem('key', values.key) };
+  else if (!values['no-tls']) {
+    const local = await developmentCertificate();
+    tls = { cert: local.cert, key: local.key, local };
+  }
+  /** The listening line and the certificate's, after the URL. */
+  const started = (url: string, extraJson: Record<string, unknown> = {}, extraText = ''): void => {
+    line({ event: 'listening', url, dir: dir ?? null, tls: tls !== undefined, scheduler, ...extraJson },
+      `serving ${dir ?? 'the demo site'} over HTTP/2 (${tls ? 'TLS with ALPN h2; h2c and HTTP/1.1 on the same port' : 'cleartext h2c, no TLS'}), scheduler ${scheduler}${extraText}`);
+    if (tls?.local) {
+      const c = tls.local;
+      line({ event: 'certificate', file: c.certFile, key: c.keyFile, generated: c.generated ?? null, fingerprint256: c.fingerprint256, validTo: c.validTo.toISOString(), names: LOCAL_CERT_NAMES },
+        `certificate ${c.certFile} (${c.generated ? `made now: ${c.generated}` : 'reused'}; self-signed for ${LOCAL_CERT_NAMES.join(', ')}; ` +
+        `valid until ${c.validTo.toISOString().slice(0, 10)}; SHA-256 ${c.fingerprint256})`);
+    } else if (tls) line({ event: 'certificate', file: values.cert }, `certificate ${values.cert}`);
+  };
+
+  if (workers > 1 && cluster.isPrimary) {
+    // the workers run this command line; the primary hands them the certificate it resolved
+    const args = withOptions(argv, tls?.local ? ['--cert', tls.local.certFile, '--key', tls.local.keyFile] : []);
+    await supervise({ args, workers, host: values.host, port, secure: tls !== undefined, drainTimeoutMs, line, started });
+    return;
+  }
+
+  // the file cache (and its descriptors) lives where requests are served: here, or in each worker
+  const files = staticHandler(dir, fileOptions);
   let refusedLogged = 0;
   let refusedTotal = 0;
   let lastRefusedLog = 0;
@@ -186,12 +280,7 @@ function main(argv: string[]): void {
     tls,
     scheduler,
     drainTimeoutMs,
-    idleTimeout: count('idle-timeout'),
-    handshakeTimeout: count('handshake-timeout'),
-    headerTimeout: count('header-timeout'),
-    bodyTimeout: count('body-timeout'),
-    sendTimeout: count('send-timeout'),
-    maxConnections: count('max-connections'),
+    ...limits,
     onRefused: (total) => {
       // at most one line a second, however fast sockets are refused; the last ones are logged too
       refusedTotal = total;
@@ -211,7 +300,8 @@ function main(argv: string[]): void {
         `connection closed: ${info.requests} requests, ${info.bytesIn} bytes in, ${info.bytesOut} bytes out${info.error ? `, ${info.error}` : ''}`);
     },
   });
-  h2.server.on(tls ? 'secureConnection' : 'connection', (socket) => {
+  // at accept, before the first octets say what the connection is
+  h2.server.on('connection', (socket) => {
     connections++;
     line({ event: 'connection', n: connections, remote: `${socket.remoteAddress}:${socket.remotePort}` },
       `connection ${connections} from ${socket.remoteAddress}:${socket.remotePort}`);
@@ -221,15 +311,20 @@ function main(argv: string[]): void {
     process.exit(1);
   });
   h2.server.listen(port, values.host, () => {
+    if (worker > 0) return; // the primary prints the URL once every worker listens
     const a = h2.server.address() as AddressInfo;
-    const host = a.family === 'IPv6' ? `[${a.address}]` : a.address;
-    process.stdout.write(`${tls ? 'https' : 'http'}://${host}:${a.port}/\n`);
-    line({ event: 'listening', dir: dir ?? null, tls: tls !== undefined, scheduler },
-      `serving ${dir ?? 'the demo site'} over HTTP/2 (${tls ? 'TLS, ALPN h2' : 'h2c'}), scheduler ${scheduler}`);
+    const url = urlOf(tls !== undefined, a.address, a.family, a.port);
+    process.stdout.write(`${url}\n`);
+    started(url);
   });
   let stopping = false;
   const stop = (signal: string) => {
-    if (stopping) process.exit(1);
+    if (stopping) {
+      // a second signal ends it now; a worker leaves that to its primary (a terminal's Ctrl-C
+      // reaches the workers too, and the primary's drain request follows)
+      if (worker === 0) process.exit(1);
+      return;
+    }
     stopping = true;
     line({ event: 'draining', signal, connections: h2.sessions.size }, `${signal}: draining ${h2.sessions.size} connection(s)`);
     // the drain resets what is left after --drain-timeout; this is only the last resort
@@ -240,10 +335,12 @@ function main(argv: string[]): void {
       process.exit(0);
     });
   };
-  // Started with an IPC channel (child_process.fork), the server answers { type: 'stats' } with what
-  // it holds (tests and `npm run chaos` check that every count returns to 0), and { type: 'gc' }
-  // collects garbage first when node runs with --expose-gc.
+  // Started with an IPC channel (child_process.fork, or a worker of the primary), the server
+  // answers { type: 'stats' } with what it holds (tests and `npm run chaos` check that every
+  // count returns to 0), and { type: 'gc' } collects garbage first when node runs with --expose-gc;
+  // a worker drains on its primary's { type: 'h2sched:drain' }.
   process.on('message', (m: { type?: string }) => {
+    if (m?.type === DRAIN_MESSAGE.type) return stop('the primary\'s drain request');
     if (m?.type !== 'stats' && m?.type !== 'gc') return;
     if (m.type === 'gc') (globalThis as { gc?: () => void }).gc?.();
     try {
@@ -256,8 +353,85 @@ function main(argv: string[]): void {
   process.on('SIGTERM', () => stop('SIGTERM'));
 }
 
+/**
+ * The primary of --workers: forks them, prints the URL once all listen, sums their stats for an
+ * IPC parent, and on SIGINT/SIGTERM drains them all and exits when the last one has (a second
+ * signal kills them). Exits 1 when the first workers cannot start or every slot was given up.
+ */
+async function supervise(o: { args: string[]; workers: number; host: string; port: number; secure: boolean; drainTimeoutMs: number; line: Line; started: (url: string, json: Record<string, unknown>, text: string) => void }): Promise<void> {
+  // --port 0: the primary picks the port, so that a worker replaced after all had died gets the same one
+  const port = o.port !== 0 ? o.port : await new Promise<number>((resolve) => {
+    const probe = createServer();
+    probe.on('error', (e: NodeJS.ErrnoException) => {
+      process.stderr.write(`h2sched: cannot listen on ${o.host}:0: ${e.message}\n`);
+      process.exit(1);
+    });
+    probe.listen(0, o.host, () => {
+      const { port: p } = probe.address() as AddressInfo;
+      probe.close(() => resolve(p));
+    });
+  });
+  const pool = startWorkers({
+    count: o.workers,
+    args: withOptions(o.args, ['--port', String(port)]),
+    log: o.line,
+    warn: (text) => process.stderr.write(`h2sched: ${text}\n`),
+  });
+  pool.listening.then((a) => {
+    const url = urlOf(o.secure, a.address, a.addressType, a.port);
+    process.stdout.write(`${url}\n`);
+    o.started(url, { workers: a.workers }, `, ${a.workers.length} workers`);
+    for (const w of a.workers) o.line({ event: 'worker', worker: w.slot, pid: w.pid, state: 'listening' }, `worker ${w.slot} listening (pid ${w.pid})`);
+  }, (e: Error) => {
+    process.stderr.write(`h2sched: ${e.message}\n`);
+    pool.kill();
+    process.exit(1);
+  });
+  void pool.empty.then(() => {
+    process.stderr.write('h2sched: no worker left\n');
+    process.exit(1);
+  });
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) {
+      pool.kill();
+      process.exit(1);
+    }
+    stopping = true;
+    const pids = pool.pids();
+    o.line({ event: 'draining', signal, workers: pids }, `${signal}: draining ${pids.length} worker(s)`);
+    // each worker resets what is left after --drain-timeout and exits; this is the last resort
+    const force = setTimeout(() => {
+      pool.kill();
+      process.exit(1);
+    }, o.drainTimeoutMs + 10000);
+    force.unref();
+    void pool.drain().then(() => process.exit(0));
+  };
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  // an IPC parent's stats: every worker's, summed; `workers` lists their pids
+  process.on('message', (m: { type?: string }) => {
+    if (m?.type !== 'stats' && m?.type !== 'gc') return;
+    void pool.ask(m as { type: string }, 'stats').then((answers) => {
+      const sum: Record<string, unknown> = { type: 'stats' };
+      for (const a of answers as Array<Record<string, unknown>>) {
+        for (const [k, v] of Object.entries(a)) if (typeof v === 'number') sum[k] = ((sum[k] as number | undefined) ?? 0) + v;
+      }
+      try {
+        process.send?.({ ...sum, workers: pool.pids(), answered: answers.length });
+      } catch {
+        /* the parent went away */
+      }
+    });
+  });
+}
+
 // Output nobody reads any more (a closed pipe: EPIPE) must not end the server.
 process.stdout.on('error', () => undefined);
 process.stderr.on('error', () => undefined);
 
-main(process.argv.slice(2));
+main(process.argv.slice(2)).catch((e: unknown) => {
+  process.stderr.write(`h2sched: ${e instanceof Error ? e.message : String(e)}\n`);
+  process.exit(1);
+});

@@ -6,6 +6,7 @@ export { FileCache, FILE_CACHE_DEFAULTS, type CachedDirectory, type CachedFile, 
 export {
   DEFAULT_MAX_PREFETCH, DEFAULT_READ_AHEAD, FileSource, filePrefetchHeld, setFilePrefetchLimit, type FileIO, type FileReadMode, type FileSourceOptions,
 } from './file-source.js';
+export { certificateCacheDir, localCertificate, LOCAL_CERT_NAMES, type LocalCertificate, type LocalCertificateOptions } from './devcert.js';
 export { connect, H2Client, type H2ClientOptions, type H2ClientResponse, type H2RequestInit } from './client.js';
 export { Endpoint, type EndpointOptions, type EndpointStats, type StreamCounts } from './endpoint.js';
 export { createCompatServer, CompatServer, CompatRequest, CompatResponse, CompatSocket, type CompatServerOptions, type CompatListener, type CompatHeaders, type CompatHeaderValue, type CodedUsageError } from './compat.js';

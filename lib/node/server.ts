@@ -1,10 +1,15 @@
 /**
- * Server entry points on Node sockets. Plaintext: h2c with prior knowledge (the client preface),
- * or HTTP/1.1 `Upgrade: h2c` (RFC 7540 §3.2); any other HTTP/1.1 request gets a clear 505 with a
- * hint instead of a hang, and octets that are neither get GOAWAY PROTOCOL_ERROR (RFC 9113 §3.4).
- * TLS: 1.2 or later, ciphers allowed by RFC 9113 §9.2.2, ALPN `h2` only. Each connection is a
- * Session; the server keeps them so that `close()` can drain them all gracefully, and `stats()`
- * tells what they hold.
+ * Server entry points on Node sockets. One port serves every client; the first octets decide:
+ * - a TLS handshake record (0x16, a ClientHello), when `tls` is given: TLS 1.2 or later, ciphers
+ *   allowed by RFC 9113 §9.2.2, ALPN `h2` (a client offering only `http/1.1`, or no ALPN, gets an
+ *   HTTP/1.1 505 with a hint; one offering neither gets the `no_application_protocol` alert);
+ * - the HTTP/2 connection preface: h2c with prior knowledge (RFC 9113 §3.3);
+ * - an HTTP/1.1 request with `Upgrade: h2c` (RFC 7540 §3.2): upgraded;
+ * - any other HTTP/1.1 request: with `tls`, 308 to the `https://` URL of the same host, port and
+ *   path; without, 505 with a hint instead of a hang;
+ * - anything else: GOAWAY PROTOCOL_ERROR (RFC 9113 §3.4).
+ * Each connection is a Session; the server keeps them so that `close()` can drain them all
+ * gracefully, and `stats()` tells what they hold.
  */
 import net from 'node:net';
 import tls from 'node:tls';
@@ -16,8 +21,24 @@ import { type Handler, Session, type SessionOptions } from './session.js';
 
 /** Options of {@link createH2Server}. */
 export interface H2ServerOptions extends SessionOptions {
-  /** TLS certificate and key (PEM): serve TLS with ALPN h2 instead of plaintext h2c. */
+  /**
+   * TLS certificate and key (PEM): serve TLS with ALPN h2. The same port still answers clients
+   * that start in cleartext, as `cleartext` says.
+   */
   tls?: { cert: string | Buffer; key: string | Buffer };
+  /**
+   * With `tls`: what the port does for a client whose first octet is not a TLS handshake record.
+   * - `'h2c'` (default): the HTTP/2 preface gets h2c with prior knowledge, an HTTP/1.1 request
+   *   with `Upgrade: h2c` and `HTTP2-Settings` is upgraded, and any other HTTP/1.1 request gets
+   *   `308 Permanent Redirect` (with `cache-control: no-store`) to `https://` + its `Host` (or the
+   *   address it reached) + this port + its path.
+   * - `'redirect'`: HTTP/2 over TLS only; every HTTP/1.1 request gets that 308 (`Upgrade: h2c`
+   *   ignored), and the HTTP/2 preface gets GOAWAY PROTOCOL_ERROR.
+   *
+   * Without `tls` the port is cleartext only: h2c, `Upgrade: h2c`, and 505 with a hint for
+   * other HTTP/1.1 requests; this option is ignored.
+   */
+  cleartext?: 'h2c' | 'redirect';
   /**
    * Sockets open at once (sessions, handshakes and sniffing included); beyond it a new socket is
    * closed at accept and counted (`stats().refused`, `onRefused`). Default 10000; 0 = no cap.
@@ -68,42 +89,59 @@ const SOCKET_HWM = 131072;
 
 const HINT = 'This server speaks HTTP/2 only. Use h2c with prior knowledge (curl --http2-prior-knowledge),\n' +
   'an HTTP/1.1 request with "Upgrade: h2c" and "HTTP2-Settings", or TLS with ALPN h2.\n';
+const RESPONSE_505 = `HTTP/1.1 505 HTTP Version Not Supported\r\ncontent-type: text/plain\r\nconnection: close\r\ncontent-length: ${HINT.length}\r\n\r\n${HINT}`;
+
+/** The first octet of a TLS record carrying a handshake message (a ClientHello): RFC 8446 §5.1. */
+const TLS_HANDSHAKE = 0x16;
+
+/**
+ * ALPN (RFC 7301): `h2` when offered. A client offering `http/1.1` but not `h2` gets `http/1.1`
+ * and then the 505 hint (a person with `curl --http1.1` learns why); one offering neither gets
+ * the `no_application_protocol` alert (RFC 7301 §3.2).
+ */
+function chooseAlpn({ protocols }: { protocols: string[] }): string | undefined {
+  if (protocols.includes('h2')) return 'h2';
+  return protocols.includes('http/1.1') ? 'http/1.1' : undefined;
+}
+
+/** What {@link sniff} needs from its server. */
+interface Port {
+  open(socket: net.Socket): Session;
+  /** The raw socket now carries a session (over TLS, the TLS socket is the session's). */
+  carries(raw: net.Socket): void;
+  handshakeMs: number;
+  secureContext: tls.SecureContext | undefined;
+  cleartext: 'h2c' | 'redirect';
+}
 
 export function createH2Server(handler: Handler, options: H2ServerOptions = {}): H2Server {
   const sessions = new Set<Session>();
   let idle: (() => void) | undefined;
   const withSession = new WeakSet<net.Socket>();
-  const handshakeMs = timerMs(options.handshakeTimeout, 10000);
-  const open = (socket: net.Socket): Session => {
-    withSession.add(socket);
-    const s = new Session(socket, handler, {
-      ...options,
-      onClose: (info) => {
-        sessions.delete(s);
-        try {
-          options.onClose?.(info);
-        } finally {
-          idle?.();
-        }
-      },
-    });
-    sessions.add(s);
-    return s;
+  const port: Port = {
+    open: (socket: net.Socket): Session => {
+      withSession.add(socket);
+      const s = new Session(socket, handler, {
+        ...options,
+        onClose: (info) => {
+          sessions.delete(s);
+          try {
+            options.onClose?.(info);
+          } finally {
+            idle?.();
+          }
+        },
+      });
+      sessions.add(s);
+      return s;
+    },
+    carries: (raw) => withSession.add(raw),
+    handshakeMs: timerMs(options.handshakeTimeout, 10000),
+    secureContext: options.tls ? tls.createSecureContext({ ...H2_TLS_OPTIONS, ...options.tls }) : undefined,
+    cleartext: options.cleartext ?? 'h2c',
   };
-  let server: net.Server;
-  if (options.tls) {
-    // the TLS handshake has handshakeTimeout (Node closes the socket after it: tlsClientError)
-    const handshakeTimeout = handshakeMs > 0 ? handshakeMs : 2 ** 31 - 1;
-    server = tls.createServer({ ...H2_TLS_OPTIONS, ...options.tls, ALPNProtocols: ['h2'], highWaterMark: SOCKET_HWM, handshakeTimeout }, (socket) => {
-      if (socket.alpnProtocol !== 'h2') {
-        endAndLinger(socket, `HTTP/1.1 505 HTTP Version Not Supported\r\ncontent-type: text/plain\r\nconnection: close\r\ncontent-length: ${HINT.length}\r\n\r\n${HINT}`);
-        return;
-      }
-      open(socket).start();
-    });
-  } else {
-    server = net.createServer({ highWaterMark: SOCKET_HWM }, (socket) => sniff(socket, open, handshakeMs));
-  }
+  // one listening socket for every client: the first octets decide what each connection is
+  const server = net.createServer({ highWaterMark: SOCKET_HWM }, (socket) => sniff(socket, port));
   // Node closes sockets beyond maxConnections at accept and says so with 'drop'
   const cap = options.maxConnections ?? 10000;
   if (cap > 0) server.maxConnections = cap;
@@ -117,12 +155,10 @@ export function createH2Server(handler: Handler, options: H2ServerOptions = {}):
     }
   });
   const sockets = new Set<net.Socket>();
-  server.on(options.tls ? 'secureConnection' : 'connection', (socket: net.Socket) => {
+  server.on('connection', (socket: net.Socket) => {
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
   });
-  // a TLS handshake that fails never becomes a connection: its socket is closed, nothing escapes
-  server.on('tlsClientError', (_e: Error, socket: net.Socket) => socket.destroy());
   return {
     server,
     sessions,
@@ -149,7 +185,7 @@ export function createH2Server(handler: Handler, options: H2ServerOptions = {}):
         check();
       });
       for (const s of sessions) s.shutdown();
-      // sockets still being sniffed (no session yet) had no request accepted: they close now
+      // sockets still being sniffed or in their TLS handshake had no request accepted: they close now
       for (const sock of sockets) if (!withSession.has(sock)) sock.destroy();
     }),
   };
@@ -163,18 +199,24 @@ const REQUEST_LINE_START = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+( (\S+( (H(T(T(P(\/(1(\
 const MAX_HTTP1_HEAD = 16384;
 
 /**
- * Reads the first bytes of a plaintext connection and decides: the HTTP/2 preface (h2c with prior
- * knowledge), an HTTP/1.1 request (Upgrade: h2c, or the 505 hint), or neither — then, as RFC 9113
- * §3.4 asks, a connection error PROTOCOL_ERROR: GOAWAY and close.
+ * Reads the first octets of a connection and decides: a TLS handshake (when the server has TLS),
+ * the HTTP/2 preface (h2c with prior knowledge), an HTTP/1.1 request (Upgrade: h2c, else the 308
+ * to https or the 505 hint), or neither — then, as RFC 9113 §3.4 asks, a connection error
+ * PROTOCOL_ERROR: GOAWAY and close. One deadline, from accept, covers the first octets, the TLS
+ * handshake and (in the session) the client's preface and SETTINGS.
  */
-function sniff(socket: net.Socket, open: (s: net.Socket) => Session, handshakeMs: number): void {
+function sniff(socket: net.Socket, port: Port): void {
   let buffered: Buffer = Buffer.alloc(0);
   const acceptedAt = Date.now();
-  // until the first octets decide (and, for h2c, the session takes over the same deadline)
-  const deadline = handshakeMs > 0 ? setTimeout(() => socket.destroy(), handshakeMs) : undefined;
+  // until the first octets decide (over TLS, until the handshake is done; for h2c the session
+  // takes over the same deadline)
+  const deadline = port.handshakeMs > 0 ? setTimeout(() => socket.destroy(), port.handshakeMs) : undefined;
   deadline?.unref();
-  const decided = (): void => {
+  const stopDeadline = (): void => {
     if (deadline !== undefined) clearTimeout(deadline);
+  };
+  const decided = (): void => {
+    stopDeadline();
     socket.off('data', onData);
   };
   const onData = (chunk: Buffer): void => {
@@ -186,11 +228,18 @@ function sniff(socket: net.Socket, open: (s: net.Socket) => Session, handshakeMs
   };
   const decide = (chunk: Buffer): void => {
     buffered = buffered.length === 0 ? chunk : Buffer.concat([buffered, chunk]);
+    if (port.secureContext !== undefined && buffered[0] === TLS_HANDSHAKE) {
+      socket.off('data', onData); // the deadline runs on until the handshake is done
+      secure(socket, buffered, port, acceptedAt, stopDeadline);
+      return;
+    }
+    const h2c = port.secureContext === undefined || port.cleartext === 'h2c';
     const n = Math.min(buffered.length, CLIENT_PREFACE.length);
     if (Buffer.compare(buffered.subarray(0, n), Buffer.from(CLIENT_PREFACE.subarray(0, n))) === 0) {
       if (n < CLIENT_PREFACE.length) return; // could still be the preface
       decided();
-      open(socket).start(buffered, acceptedAt);
+      if (!h2c) refuse(socket, 'this port speaks HTTP/2 over TLS only');
+      else port.open(socket).start(buffered, acceptedAt);
       return;
     }
     const eol = buffered.indexOf('\r\n');
@@ -222,7 +271,7 @@ function sniff(socket: net.Socket, open: (s: net.Socket) => Session, handshakeMs
     const upgrade = get('upgrade')?.toLowerCase().split(/\s*,\s*/).includes('h2c');
     const settings = get('http2-settings');
     const hasBody = Number(get('content-length') ?? 0) > 0 || get('transfer-encoding') !== undefined;
-    if (upgrade && settings !== undefined && !hasBody) {
+    if (h2c && upgrade && settings !== undefined && !hasBody) {
       if (!validUpgradeSettings(settings)) {
         // RFC 7540 §3.2.1: the server must not upgrade with a bad HTTP2-Settings
         endAndLinger(socket, 'HTTP/1.1 400 Bad Request\r\ncontent-type: text/plain\r\nconnection: close\r\ncontent-length: 29\r\n\r\nHTTP2-Settings is not valid.\n');
@@ -232,17 +281,75 @@ function sniff(socket: net.Socket, open: (s: net.Socket) => Session, handshakeMs
       const headers = fields.filter(([name]) => !['connection', 'upgrade', 'http2-settings', 'keep-alive', 'transfer-encoding', 'proxy-connection', 'te'].includes(name))
         .map(([name, v]): HeaderField => (name === 'host' ? [':authority', v] : [name, v]));
       try {
-        open(socket).startUpgraded(settings, { method, path, headers }, buffered.subarray(end + 4), acceptedAt);
+        port.open(socket).startUpgraded(settings, { method, path, headers }, buffered.subarray(end + 4), acceptedAt);
       } catch {
         socket.destroy();
       }
       return;
     }
-    endAndLinger(socket, `HTTP/1.1 505 HTTP Version Not Supported\r\ncontent-type: text/plain\r\nconnection: close\r\ncontent-length: ${HINT.length}\r\n\r\n${HINT}`);
+    if (port.secureContext !== undefined) redirectToHttps(socket, get('host'), path);
+    else endAndLinger(socket, RESPONSE_505);
   };
   socket.on('data', onData);
   socket.on('error', () => socket.destroy());
-  socket.on('close', () => { if (deadline !== undefined) clearTimeout(deadline); });
+  socket.on('close', stopDeadline);
+}
+
+/**
+ * TLS on the accepted socket: the octets read so far go back in front of the stream, a server
+ * `TLSSocket` wraps it, and once the handshake is done ALPN `h2` starts a session (with the
+ * deadline counted from accept); anything else gets the 505 hint over HTTP/1.1. A failed
+ * handshake closes this socket only.
+ */
+function secure(raw: net.Socket, first: Buffer, port: Port, acceptedAt: number, handshakeDone: () => void): void {
+  raw.pause();
+  raw.unshift(first);
+  const socket = new tls.TLSSocket(raw, { isServer: true, secureContext: port.secureContext, ALPNCallback: chooseAlpn, highWaterMark: SOCKET_HWM } as tls.TLSSocketOptions);
+  socket.on('error', () => socket.destroy());
+  // 'secure': the handshake is complete (the server-side event of a TLSSocket made by its constructor)
+  socket.once('secure', () => {
+    try {
+      handshakeDone();
+      if (socket.alpnProtocol !== 'h2') {
+        endAndLinger(socket, RESPONSE_505);
+        return;
+      }
+      port.carries(raw);
+      port.open(socket).start(undefined, acceptedAt);
+    } catch {
+      socket.destroy();
+    }
+  });
+}
+
+/** A `Host` header's host: a DNS name, an IPv4 address or a bracketed IPv6 literal, without its port. */
+const HOST = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)(?::\d{0,5})?$/;
+
+/**
+ * An HTTP/1.1 request on a TLS server's port: `308 Permanent Redirect` to `https://` + the host it
+ * asked for (or the address it reached) + this port + its path. `cache-control: no-store` keeps a
+ * browser from remembering the redirect after the server runs without TLS on the same port.
+ */
+function redirectToHttps(socket: net.Socket, hostHeader: string | undefined, target: string): void {
+  let host = hostHeader === undefined ? undefined : HOST.exec(hostHeader)?.[1];
+  if (host === undefined) {
+    const local = socket.localAddress ?? '127.0.0.1';
+    host = net.isIPv6(local) ? `[${local}]` : local;
+  }
+  let path = target;
+  if (!path.startsWith('/')) {
+    try {
+      const u = new URL(path); // absolute-form (RFC 9112 §3.2.2)
+      path = u.pathname + u.search;
+    } catch {
+      path = '/'; // '*' or authority-form
+    }
+  }
+  // octets a Location must not carry as they are
+  path = path.replace(/[^\x21-\x7e]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0')}`);
+  const location = `https://${host}:${socket.localPort}${path}`;
+  const body = `This server speaks HTTP/2; over HTTP/1.1 it redirects to TLS: ${location}\n`;
+  endAndLinger(socket, `HTTP/1.1 308 Permanent Redirect\r\nlocation: ${location}\r\ncache-control: no-store\r\ncontent-type: text/plain\r\nconnection: close\r\ncontent-length: ${body.length}\r\n\r\n${body}`);
 }
 
 /** Whether an `HTTP2-Settings` value decodes into acceptable SETTINGS (checked before the 101 goes out). */

@@ -131,8 +131,10 @@ export class ServerProcess {
 
   /** Spawns the CLI and resolves once it printed its URL. */
   static start(cli: string, root: string, scheduler: string): Promise<ServerProcess> {
+    // the CLI's default mode (TLS, with h2c and HTTP/1.1 on the same port); its development
+    // certificate goes to a temporary cache, never the user's
     const child = spawn(process.execPath, ['--expose-gc', cli, 'serve', root, '--port', '0', '--scheduler', scheduler],
-      { stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
+      { stdio: ['ignore', 'pipe', 'pipe', 'ipc'], env: { ...process.env, XDG_CACHE_HOME: mkdtempSync(path.join(tmpdir(), 'h2sched-chaos-cache-')) } });
     let info: { code: number | null; signal: NodeJS.Signals | null } | undefined;
     let self: ServerProcess | undefined;
     const exited = new Promise<void>((r) => child.on('exit', (code, signal) => {
@@ -161,7 +163,8 @@ export class ServerProcess {
         const nl = out.indexOf('\n');
         if (nl > 0) {
           clearTimeout(timer);
-          self = new ServerProcess(child, out.slice(0, nl).replace(/\/$/, ''), exited);
+          // the clients speak h2c with prior knowledge, which the one port serves whatever the printed scheme
+          self = new ServerProcess(child, `http://${new URL(out.slice(0, nl)).host}`, exited);
           self.stdoutTail = out.slice(nl + 1);
           self.stderrTail = err;
           self.exitInfo = info;

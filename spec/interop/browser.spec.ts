@@ -2,8 +2,10 @@
 // self-signed certificate made here). The page and every asset must arrive over HTTP/2 (the
 // server speaks nothing else: TLS without ALPN h2 gets a 505), the page must render (a screenshot
 // that is not blank) and run its scripts; the priority signals Chromium sent are recorded.
+// Then the CLI as `npm start` runs it: Chromium opens the URL it printed, and a plain http://
+// navigation to the same port lands on the https:// page.
 import { execFile, execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -12,7 +14,7 @@ import type { H2Event } from '../../lib/events.js';
 import { demoSite } from '../../lib/node/demo.js';
 import type { Handler } from '../../lib/node/session.js';
 import { staticHandler } from '../../lib/node/static.js';
-import { itWith, startServer } from './helpers.js';
+import { child, itWith, startServer } from './helpers.js';
 
 const run = promisify(execFile);
 
@@ -90,5 +92,55 @@ describe('headless Chromium', () => {
     console.log(`Chromium's priority signals (two page loads):\n${table.join('\n')}\n${frames.map((f) => `  ${f}`).join('\n')}`);
     // Chromium sends both schemes: RFC 7540 fields on HEADERS and, for non-default urgency, the RFC 9218 header
     expect(seen.some((x) => x.fields !== '-')).toBe(true);
+  }, 180000);
+
+  itWith(['chromium'], 'opens the URL `h2sched serve` prints (TLS by default, its development certificate) over h2; http:// on the same port lands there too (308)', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'h2sched-chromium-'));
+    // as npm start runs it (node dist/node/cli.js serve), on a free port
+    const s = await child(path.resolve('dist/node/cli.js'), ['serve', '--port', '0']);
+    try {
+      expect(s.printed).toMatch(/^https:\/\/127\.0\.0\.1:\d+\/$/);
+      const dump = async (url: string, profile: string, extra: string[] = []) => (await run('chromium', [...CHROMIUM_FLAGS, ...extra, `--user-data-dir=${path.join(dir, profile)}`, '--virtual-time-budget=5000', '--dump-dom', url], { timeout: 60000, maxBuffer: 1 << 24 })).stdout;
+      const direct = await dump(s.printed, 'p1');
+      expect(direct).toMatch(/<body [^>]*data-protocol="h2"/);
+      expect(direct).toMatch(/<body [^>]*data-loaded="yes"/);
+      // Chromium speaks HTTP/2 only over TLS, so h2 here means it ended on https://; its net log
+      // shows that our 308 took it there (not an upgrade of its own)
+      const netlog = path.join(dir, 'netlog.json');
+      const redirected = await dump(`http://127.0.0.1:${s.port}/`, 'p2', [`--log-net-log=${netlog}`]);
+      expect(redirected).toMatch(/<body [^>]*data-protocol="h2"/);
+      expect(readFileSync(netlog, 'utf8')).toContain('"HTTP/1.1 308 Permanent Redirect"');
+      expect(s.output()).toMatch(/connection \d+ from 127\.0\.0\.1/);
+    } finally {
+      s.proc.kill('SIGTERM');
+      expect(await s.exited).toBe(0);
+    }
+  }, 180000);
+
+  itWith(['chromium', 'certutil'], 'trusting the development certificate as the README says (certutil into the NSS store) lets Chromium open the URL without --ignore-certificate-errors; untrusted, it refuses', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'h2sched-chromium-'));
+    const cache = path.join(dir, 'cache');
+    const s = await child(path.resolve('dist/node/cli.js'), ['serve', '--port', '0'], { XDG_CACHE_HOME: cache });
+    const strict = CHROMIUM_FLAGS.filter((f) => f !== '--ignore-certificate-errors');
+    const open = async (home: string) => {
+      const r = await run('chromium', [...strict, `--user-data-dir=${path.join(home, 'profile')}`, '--virtual-time-budget=5000', '--dump-dom', s.printed], { timeout: 60000, maxBuffer: 1 << 24, env: { ...process.env, HOME: home } });
+      return r.stdout + r.stderr;
+    };
+    try {
+      const trusting = path.join(dir, 'trusting');
+      const nssdb = path.join(trusting, '.pki', 'nssdb');
+      mkdirSync(nssdb, { recursive: true });
+      execFileSync('certutil', ['-d', `sql:${nssdb}`, '-N', '--empty-password']);
+      execFileSync('certutil', ['-d', `sql:${nssdb}`, '-A', '-t', 'P,,', '-n', 'h2sched-localhost', '-i', path.join(cache, 'h2sched', 'localhost-cert.pem')]);
+      expect(await open(trusting)).toMatch(/<body [^>]*data-protocol="h2"/);
+      const untrusting = path.join(dir, 'untrusting');
+      mkdirSync(untrusting);
+      const refused = await open(untrusting);
+      expect(refused).not.toMatch(/data-protocol="h2"/);
+      expect(refused).toMatch(/ERR_CERT_AUTHORITY_INVALID/);
+    } finally {
+      s.proc.kill('SIGTERM');
+      expect(await s.exited).toBe(0);
+    }
   }, 180000);
 });

@@ -1,6 +1,7 @@
 // The `h2sched serve` command as users run it: the built CLI (dist/, made by `npm test`) in a child
 // process. First line = URL with --port 0, one log line per connection, static files with content
-// types, HEAD and 404s, --help, argument errors, TLS, and a graceful drain on SIGTERM / SIGINT.
+// types, HEAD and 404s, --help, argument errors, TLS (by default with the development certificate,
+// kept in a temporary XDG_CACHE_HOME here), and a graceful drain on SIGTERM / SIGINT.
 import { type ChildProcessWithoutNullStreams, execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -8,7 +9,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { connect } from '../../lib/node/client.js';
 import { demoSite } from '../../lib/node/demo.js';
-import { itWith } from './helpers.js';
+import { itWith, testCacheHome } from './helpers.js';
 
 const CLI = path.resolve('dist/node/cli.js');
 
@@ -25,7 +26,7 @@ interface Running {
 
 /** Starts `h2sched serve ...args` and resolves with the URL from its first line. */
 function serve(args: string[]): Promise<Running> {
-  const proc = spawn(process.execPath, [CLI, 'serve', '--port', '0', ...args]);
+  const proc = spawn(process.execPath, [CLI, 'serve', '--port', '0', ...args], { env: { ...process.env, XDG_CACHE_HOME: testCacheHome() } });
   let out = '';
   const exited = new Promise<number | null>((r) => proc.on('exit', (code) => r(code)));
   return new Promise((resolve, reject) => {
@@ -39,9 +40,14 @@ function serve(args: string[]): Promise<Running> {
   });
 }
 
-function cli(args: string[]): { status: number; stdout: string; stderr: string } {
+/** A client of the CLI's TLS port that trusts the development certificate (and checks it is for 127.0.0.1). */
+function trusting(url: string, options: Parameters<typeof connect>[1] = {}) {
+  return connect(url, { ...options, tls: { ca: readFileSync(path.join(testCacheHome(), 'h2sched', 'localhost-cert.pem')) } });
+}
+
+function cli(args: string[], cacheHome = testCacheHome()): { status: number; stdout: string; stderr: string } {
   try {
-    const stdout = execFileSync(process.execPath, [CLI, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    const stdout = execFileSync(process.execPath, [CLI, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, XDG_CACHE_HOME: cacheHome } });
     return { status: 0, stdout, stderr: '' };
   } catch (e) {
     const x = e as { status: number; stdout: string; stderr: string };
@@ -63,7 +69,7 @@ describe('h2sched CLI', () => {
   it('--help documents every option and exits 0', () => {
     const r = cli(['--help']);
     expect(r.status).toBe(0);
-    for (const opt of ['--port', '--host', '--tls', '--cert', '--key', '--scheduler', '--idle-timeout', 'tree', 'round-robin', 'fifo', 'extensible', 'POST']) {
+    for (const opt of ['--port', '--host', '--tls', '--no-tls', '--cert', '--key', '--workers', '--scheduler', '--idle-timeout', 'tree', 'round-robin', 'fifo', 'extensible', 'POST', 'XDG_CACHE_HOME', '308']) {
       expect(r.stdout).toContain(opt);
     }
   });
@@ -71,7 +77,6 @@ describe('h2sched CLI', () => {
   it('refuses bad arguments with exit code 2 and a reason', () => {
     expect(cli(['serve', '--scheduler', 'lottery'])).toMatchObject({ status: 2, stderr: expect.stringContaining('unknown --scheduler lottery') });
     expect(cli(['serve', '--port', '70000'])).toMatchObject({ status: 2, stderr: 'h2sched: --port must be an integer 0–65535, not 70000\nsee h2sched serve --help\n' });
-    expect(cli(['serve', '--tls'])).toMatchObject({ status: 2, stderr: expect.stringContaining('--tls needs --cert and --key') });
     expect(cli(['serve', '--bogus'])).toMatchObject({ status: 2 });
     expect(cli(['launch'])).toMatchObject({ status: 2, stderr: expect.stringContaining('unknown command launch') });
     // every mistake: one line saying what, one saying where to look, status 2 — never the whole usage
@@ -82,23 +87,32 @@ describe('h2sched CLI', () => {
       [['serve', '/no/such/dir'], /^h2sched: cannot serve \/no\/such\/dir: no such directory$/],
       [['serve', 'package.json'], /^h2sched: cannot serve package\.json: not a directory$/],
       [['serve', '--tls', '--cert', '/no/cert.pem', '--key', '/no/key.pem'], /^h2sched: cannot read --cert \/no\/cert\.pem: ENOENT$/],
-      [['serve', '--cert', 'x.pem'], /^h2sched: --cert and --key go with --tls$/],
+      [['serve', '--cert', 'x.pem'], /^h2sched: --cert needs --key$/],
+      [['serve', '--key', 'x.pem'], /^h2sched: --key needs --cert$/],
+      [['serve', '--no-tls', '--cert', 'x.pem', '--key', 'y.pem'], /^h2sched: --cert and --key serve TLS: leave out --no-tls$/],
+      [['serve', '--tls', '--no-tls'], /^h2sched: --tls and --no-tls contradict each other$/],
+      [['serve', '--workers', '0'], /^h2sched: --workers must be a whole number 1–1024 or auto, not 0$/],
+      [['serve', '--workers', 'many'], /^h2sched: --workers must be a whole number 1–1024 or auto, not many$/],
       [['serve', '--log', 'xml'], /^h2sched: --log must be text, json or none, not xml$/],
       [['serve', '--bogus'], /^h2sched: Unknown option '--bogus'$/],
+      [['serve', '--handshake-timeout', '2147483648'], /^h2sched: --handshake-timeout must be at most 2147483647 ms/],
     ];
+    // refused before anything is done: no development certificate is made for a mistake
+    const untouched = mkdtempSync(path.join(tmpdir(), 'h2sched-cache-'));
     for (const [args, first] of mistakes) {
-      const r = cli(args);
+      const r = cli(args, untouched);
       const lines = r.stderr.trimEnd().split('\n');
       expect([args.join(' '), r.status, lines.length]).toEqual([args.join(' '), 2, 2]);
       expect(lines[0]).toMatch(first);
       expect(lines[1]).toBe('see h2sched serve --help');
     }
+    expect(existsSync(path.join(untouched, 'h2sched'))).toBe(false);
   });
 
-  it('prints its URL first with --port 0, serves the demo site, logs connections, and drains on SIGTERM', async () => {
+  it('prints its https:// URL first with --port 0, serves the demo site with the development certificate, logs connections, and drains on SIGTERM', async () => {
     const s = await serve([]);
-    expect(s.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
-    const client = await connect(s.url, { connection: { localSettings: { initialWindowSize: 16384 } } });
+    expect(s.url).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
+    const client = await trusting(s.url, { connection: { localSettings: { initialWindowSize: 16384 } } });
     const page = await client.request({ path: '/' });
     expect((await page.bytes()).equals(demoSite().get('/')!.body)).toBe(true);
     await until(() => /connection 1 from 127\.0\.0\.1:\d+/.test(s.output()));
@@ -127,7 +141,7 @@ describe('h2sched CLI', () => {
     writeFileSync(path.join(tmpdir(), 'h2sched-secret.txt'), 'secret');
     const s = await serve([root, '--scheduler', 'round-robin']);
     await until(() => s.output().includes('scheduler round-robin'));
-    const client = await connect(s.url);
+    const client = await trusting(s.url);
     try {
       for (const [name, [body, type]] of Object.entries(files)) {
         const r = await client.request({ path: `/${name}` });
@@ -157,7 +171,7 @@ describe('h2sched CLI', () => {
     const n = await serve(['--log', 'none']);
     try {
       for (const s of [j, n]) {
-        const c = await connect(s.url);
+        const c = await trusting(s.url);
         await (await c.request({ path: '/' })).bytes();
         await c.close();
       }
@@ -165,8 +179,8 @@ describe('h2sched CLI', () => {
       const lines = j.output().trimEnd().split('\n');
       expect(lines[0]).toBe(`${j.url}/`);
       const events = lines.slice(1).map((l) => JSON.parse(l) as { event: string; time: string; requests?: number });
-      expect(events.map((e) => e.event)).toEqual(['listening', 'connection', 'closed']);
-      expect(events[2]!.requests).toBe(1);
+      expect(events.map((e) => e.event)).toEqual(['listening', 'certificate', 'connection', 'closed']);
+      expect(events[3]!.requests).toBe(1);
       expect(Number.isNaN(Date.parse(events[0]!.time))).toBe(false);
       await sleep(100);
       expect(n.output()).toBe(`${n.url}/\n`);
@@ -199,7 +213,7 @@ describe('h2sched CLI', () => {
   itWith(['curl'], 'accepts an HTTP/1.1 Upgrade: h2c from curl --http2 and answers over HTTP/2', async () => {
     const s = await serve([]);
     try {
-      const out = execFileSync('curl', ['-sS', '--http2', '-o', '/dev/null', '-w', '%{http_version} %{http_code} %{size_download}', `${s.url}/js/app.js`], { encoding: 'utf8' });
+      const out = execFileSync('curl', ['-sS', '--http2', '-o', '/dev/null', '-w', '%{http_version} %{http_code} %{size_download}', `${s.url.replace('https:', 'http:')}/js/app.js`], { encoding: 'utf8' });
       expect(out).toBe(`2 200 ${demoSite().get('/js/app.js')!.body.length}`);
     } finally {
       s.proc.kill('SIGTERM');

@@ -4,8 +4,10 @@
  * as skipped with the install command in its name (never a silent pass).
  */
 import { type ChildProcess, execFileSync, fork } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+import { mkdtempSync, readdirSync } from 'node:fs';
 import net, { type AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { FrameDecoder } from '../../lib/frame/decoder.js';
 import type { Frame, GoawayFrame, RstStreamFrame } from '../../lib/frame/types.js';
 import { FrameType } from '../../lib/constants.js';
@@ -28,6 +30,7 @@ const INSTALL: Record<string, string> = {
   nghttpd: 'apt-get install -y nghttp2-server',
   openssl: 'apt-get install -y openssl',
   chromium: 'apt-get install -y chromium',
+  certutil: 'apt-get install -y libnss3-tools',
 };
 
 export function has(tool: string): boolean {
@@ -82,7 +85,13 @@ export async function rawPeer(port: number) {
 
 export interface Child {
   proc: ChildProcess;
+  /**
+   * `http://HOST:PORT` of the port the child printed: h2c with prior knowledge, which the one port
+   * serves whatever the printed scheme (so `connect(url)` needs no certificate).
+   */
   url: string;
+  /** The first line as printed (`https://…/` when the CLI serves TLS, its default). */
+  printed: string;
   port: number;
   output(): string;
   exited: Promise<number | null>;
@@ -94,12 +103,23 @@ export interface Child {
   stop(): Promise<void>;
 }
 
+let cacheHome: string | undefined;
 /**
- * Forks `script args` (the built CLI, or a fixture) with an IPC channel; resolves with the URL of
- * its first line. `stats()` asks it over IPC, `fds()` counts /proc/PID/fd.
+ * An `XDG_CACHE_HOME` for the CLI children of this spec file: they keep their development
+ * certificate there, never in the user's cache (made on first use).
  */
-export function child(script: string, args: string[]): Promise<Child> {
-  const proc = fork(script, args, { silent: true, execArgv: [] });
+export function testCacheHome(): string {
+  cacheHome ??= mkdtempSync(path.join(tmpdir(), 'h2sched-cache-'));
+  return cacheHome;
+}
+
+/**
+ * Forks `script args` (the built CLI, or a fixture) with an IPC channel and `XDG_CACHE_HOME` set
+ * to {@link testCacheHome} (unless `env` says otherwise); resolves with the URL of its first
+ * line. `stats()` asks it over IPC, `fds()` counts /proc/PID/fd.
+ */
+export function child(script: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<Child> {
+  const proc = fork(script, args, { silent: true, execArgv: [], env: { ...process.env, XDG_CACHE_HOME: testCacheHome(), ...env } });
   let out = '';
   let exitCode: number | null | undefined;
   const exited = new Promise<number | null>((r) => proc.on('exit', (code) => { exitCode = code; r(code); }));
@@ -110,9 +130,10 @@ export function child(script: string, args: string[]): Promise<Child> {
       out += d.toString();
       const nl = out.indexOf('\n');
       if (first && nl > 0) {
-        const url = out.slice(0, nl).replace(/\/$/, '');
+        const printed = out.slice(0, nl);
+        const u = new URL(printed);
         const c: Child = {
-          proc, url, port: Number(new URL(url).port), output: () => out, exited,
+          proc, printed, url: `http://${u.host}`, port: Number(u.port), output: () => out, exited,
           alive: () => exitCode === undefined,
           stats: () => new Promise((res, rej) => {
             const t = setTimeout(() => rej(new Error('no stats answer')), 2000);
