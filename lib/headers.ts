@@ -245,7 +245,12 @@ export function prepareOutbound(headers: readonly HeaderInput[], kind: BlockKind
     const sensitive = h[2] === true;
     if (o.normalize) {
       name = name.toLowerCase();
-      value = value.replace(/^[ \t]+|[ \t]+$/g, '');
+      if (value.length > 0) {
+        // trimmed only when it starts or ends with SP/HTAB (a regex per value cost 0.5% of a busy server)
+        const a = value.charCodeAt(0);
+        const z = value.charCodeAt(value.length - 1);
+        if (a === 0x20 || a === 0x09 || z === 0x20 || z === 0x09) value = value.replace(/^[ \t]+|[ \t]+$/g, '');
+      }
       if (CONNECTION_SPECIFIC.has(name)) continue;
       if (name === 'te' && value.toLowerCase() !== 'trailers') continue;
       if (o.splitCookies && name === 'cookie' && value.includes('; ')) {
