@@ -64,6 +64,24 @@ export async function qualityReport(outDir = 'bench/results'): Promise<string> {
       lines.push(`| ${n} | ${s} | ${crit ? fmt(m.map((x) => x.criticalTime)) : '—'} | ${crit ? (med(m.map((x) => x.criticalTime)) / med(rr.map((x) => x.criticalTime))).toFixed(2) : '—'} | ${render} | ${fmt(m.map((x) => x.totalTime))} | ${(med(m.map((x) => x.totalTime)) / med(rr.map((x) => x.totalTime))).toFixed(3)} | ${m[0]!.lateTime !== undefined ? fmt(m.map((x) => x.lateTime!)) : '—'} | ${pc('css')} | ${pc('js')} | ${pc('img')} | ${m[0]!.jain !== undefined ? fmt(m.map((x) => x.jain!), 3) : '—'} | ${m[0]!.maxLag !== undefined ? fmt(m.map((x) => x.maxLag!)) : '—'} | ${fmt(m.map((x) => x.longestStall))} | ${fmt(m.map((x) => x.inversionOctets))} | ${fmt(m.map((x) => x.idleTicks))} | ${fmt(m.map((x) => x.dataFrames))} |`);
     }
   }
+  // Bodies from files: the tree scheduler with every body read through FileSource from a
+  // simulated disk, against the same workload from memory (issue 13's bound: no turn lost).
+  lines.push('', 'Bodies from files (`tree`; every body through `FileSource` over a simulated disk whose reads take the given ms; time of the critical set, or of the late requests, and how many streams finish at another time than with in-memory bodies):', '');
+  lines.push('| workload | memory | prefetch 5 ms | prefetch 50 ms | async 5 ms | async 50 ms | streams off (prefetch / async, 50 ms) | sync reads (prefetch 50 ms) |');
+  lines.push('|---|---:|---:|---:|---:|---:|---:|---:|');
+  for (const make of WORKLOADS) {
+    const w = make(1);
+    const mem = simulate(w, 'tree');
+    const key = (r: SimResult) => { const m = metrics(w, r); return w.late ? m.lateTime! : Number.isFinite(m.criticalTime) && m.criticalTime > 0 ? m.criticalTime : m.totalTime; };
+    const off = (r: SimResult) => r.streams.filter((x, i) => x.done !== mem.streams[i]!.done).length;
+    const p5 = simulate(w, 'tree', undefined, undefined, { mode: 'prefetch', latency: 5 });
+    const p50 = simulate(w, 'tree', undefined, undefined, { mode: 'prefetch', latency: 50 });
+    const a5 = simulate(w, 'tree', undefined, undefined, { mode: 'async', latency: 5 });
+    const a50 = simulate(w, 'tree', undefined, undefined, { mode: 'async', latency: 50 });
+    lines.push(`| ${w.name} | ${key(mem)} | ${key(p5)} | ${key(p50)} | ${key(a5)} | ${key(a50)} | ${off(p50)} / ${off(a50)} of ${mem.streams.length} | ${p50.disk!.syncReads} of ${p50.disk!.syncReads + p50.disk!.asyncReads} |`);
+    process.stdout.write(`\rbench: quality, file bodies (${w.name})        `);
+  }
+  process.stdout.write('\n');
   const table = lines.join('\n');
   mkdirSync(outDir, { recursive: true });
   const charts = await renderCharts(names.map((n) => ({ name: n, title: titles.get(n)!, results: SCHEDULERS.map((s) => cells.get(`${n}/${s}`)!.first) })), outDir);
