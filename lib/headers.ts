@@ -29,6 +29,8 @@ export interface Malformed {
 
 const REQUEST_PSEUDO: ReadonlySet<string> = new Set([':method', ':scheme', ':authority', ':path', ':protocol']);
 const CONNECTION_SPECIFIC: ReadonlySet<string> = new Set(['connection', 'proxy-connection', 'keep-alive', 'transfer-encoding', 'upgrade']);
+/** RFC 9110 §5.6.2 token (`:method`). */
+const METHOD_TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 
 /** RFC 9113 §8.2.1 field name rule: lowercase token characters, ':' only as the first octet. */
 function nameProblem(name: string): string | undefined {
@@ -136,6 +138,8 @@ export function checkReceived(headers: readonly HeaderField[], kind: BlockKind, 
 function checkRequest(pseudo: Map<string, string>, host: string | undefined, contentLength: number | undefined, connectProtocol: boolean): BlockInfo | Malformed {
   const method = pseudo.get(':method');
   if (method === undefined || method.length === 0) return { malformed: ':method missing' };
+  // > method = token   RFC 9110 §9.1 (a request with an invalid :method is malformed, RFC 9113 §8.3)
+  if (!METHOD_TOKEN.test(method)) return { malformed: `:method ${JSON.stringify(method)} is not a token` };
   const protocol = pseudo.get(':protocol');
   const authority = pseudo.get(':authority');
   if (protocol !== undefined) {
