@@ -13,9 +13,11 @@
  * emit 'close' once.
  *
  * Containment: an exception from the 'request' listener, an async listener's rejection, a throwing
- * listener of any event of `req`, `res` or `req.socket`, an 'error' nobody listens to, and a
- * throwing write/end callback end only that stream: a 500 when nothing was sent yet, else
- * RST_STREAM INTERNAL_ERROR — never the process.
+ * listener of any event of `req`, `res` or `req.socket`, an 'error' nobody listens to, a throwing
+ * write/end callback, and a header block the engine refuses when `write`/`end` sends it (bad
+ * values are refused earlier, at `setHeader`) end only that stream: a 500 when nothing was sent
+ * yet, else RST_STREAM INTERNAL_ERROR — never the process. Nothing throws out of `write`/`end`
+ * but a mistake in their own arguments.
  */
 import { EventEmitter } from 'node:events';
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
@@ -24,6 +26,7 @@ import { Readable, Writable } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
 import { ErrorCode } from '../constants.js';
 import { UsageError } from '../errors.js';
+import { prepareOutbound } from '../headers.js';
 import type { HeaderInput } from '../hpack/types.js';
 import { createH2Server, type H2Server, type H2ServerOptions, type ServerStats } from './server.js';
 import { type ExchangeWatcher, type H2Request, type H2Response, watchExchange } from './session.js';
@@ -83,9 +86,22 @@ function fieldName(name: unknown): string {
   return n;
 }
 
+/** How the engine checks the blocks it sends (`prepareOutbound`), applied here field by field. */
+const OUTBOUND = { normalize: true, validate: true, splitCookies: false, connectProtocol: false } as const;
+/**
+ * Fields with rules of their own in the engine's check (`prepareOutbound`) beyond the syntax
+ * `fieldName` and `checkValue` enforce (stricter than the engine's: a token name, no control
+ * character): content-length must be a number, and neither may appear twice (node:http2 refuses an
+ * array for them too). Only these go through the engine's check at `setHeader`: it costs ~0.4 us a
+ * field, and for any other field it cannot refuse what passed `checkValue`.
+ */
+const ENGINE_CHECKED: ReadonlySet<string> = new Set(['content-length', 'host']);
+
 /**
  * Checks a value for `name`. @returns false for `connection`, which is dropped (with one process
  * warning, as node:http2 does): HTTP/1 middleware sets it freely.
+ * @throws UsageError with node's code for what the engine would refuse when the headers (or the
+ * trailers) are sent: a content-length that is not a number, two values of a one-value field.
  */
 function checkValue(name: string, value: unknown): boolean {
   if (value === undefined || value === null) throw coded('ERR_HTTP2_INVALID_HEADER_VALUE', `invalid value "${String(value)}" for header "${name}"`);
@@ -103,6 +119,18 @@ function checkValue(name: string, value: unknown): boolean {
     if (name === 'te' && s.trim().toLowerCase() !== 'trailers') throw coded('ERR_HTTP2_INVALID_CONNECTION_HEADERS', 'HTTP/1 connection-specific headers are forbidden: "te" other than "trailers"');
   }
   if (CONNECTION_SPECIFIC.has(name)) throw coded('ERR_HTTP2_INVALID_CONNECTION_HEADERS', `HTTP/1 connection-specific headers are forbidden: "${name}"`);
+  if (ENGINE_CHECKED.has(name)) {
+    if (values.length > 1) throw coded('ERR_HTTP2_HEADER_SINGLE_VALUE', `header field "${name}" must only have a single value`);
+    // the engine's own check of a block we send, now rather than at the first write (where it
+    // would throw out of a pipe's 'data' callback)
+    const fields: HeaderInput[] = [];
+    for (const v of values) fields.push([name, typeof v === 'string' ? v : String(v)]);
+    try {
+      prepareOutbound(fields, 'trailers', OUTBOUND);
+    } catch (e) {
+      throw coded('ERR_HTTP2_INVALID_HEADER_VALUE', `invalid value for header "${name}": ${(e as Error).message}`);
+    }
+  }
   return true;
 }
 
@@ -416,7 +444,10 @@ export class CompatResponse extends Writable implements ExchangeWatcher {
    * @throws UsageError with node's codes: after the headers were sent (ERR_HTTP2_HEADERS_SENT), a bad
    * name (ERR_INVALID_HTTP_TOKEN), a pseudo-header, an undefined value, a control character in the
    * value (ERR_INVALID_CHAR), a connection-specific field (ERR_HTTP2_INVALID_CONNECTION_HEADERS;
-   * `connection` itself is dropped with a warning, as node:http2 does).
+   * `connection` itself is dropped with a warning, as node:http2 does), what the engine would
+   * refuse when it sends the headers: a content-length that is not a number
+   * (ERR_HTTP2_INVALID_HEADER_VALUE), several values of content-length or host
+   * (ERR_HTTP2_HEADER_SINGLE_VALUE). `appendHeader`, `writeHead` and `addTrailers` check the same.
    */
   setHeader(name: string, value: CompatHeaderValue): this {
     if (this.sent) throw coded('ERR_HTTP2_HEADERS_SENT', 'response has already been initiated');
@@ -432,7 +463,9 @@ export class CompatResponse extends Writable implements ExchangeWatcher {
     if (!checkValue(n, value)) return this;
     const prev = this.fields[n];
     const add = Array.isArray(value) ? value as string[] : [String(value)];
-    this.fields[n] = prev === undefined ? [...add] : [...(Array.isArray(prev) ? prev as string[] : [String(prev)]), ...add];
+    const merged = prev === undefined ? [...add] : [...(Array.isArray(prev) ? prev as string[] : [String(prev)]), ...add];
+    if (prev !== undefined && ENGINE_CHECKED.has(n)) checkValue(n, merged); // a second content-length
+    this.fields[n] = merged;
     return this;
   }
 
@@ -598,7 +631,14 @@ export class CompatResponse extends Writable implements ExchangeWatcher {
         return;
       }
     }
-    if (this.h2.write(chunk)) cb();
+    let queued: boolean;
+    try {
+      queued = this.h2.write(chunk);
+    } catch (e) {
+      cb(e as Error); // not expected; if it happens, the stream is reset (INTERNAL_ERROR), nothing thrown
+      return;
+    }
+    if (queued) cb();
     else this.waitingWrite = cb; // the sender's queue is full: the callback waits for its drain
   }
 
@@ -608,6 +648,10 @@ export class CompatResponse extends Writable implements ExchangeWatcher {
       return;
     }
     if (!this.sent) this.sendHeaders();
+    if (this.destroyed) {
+      cb(); // the headers failed: the server answered for it (fail)
+      return;
+    }
     if (!this.noBody && this.expected >= 0 && this.written !== this.expected) {
       cb(coded('ERR_HTTP_CONTENT_LENGTH_MISMATCH', `response body of ${this.written} octets, content-length ${this.expected}`));
       return;
@@ -622,9 +666,14 @@ export class CompatResponse extends Writable implements ExchangeWatcher {
         else trailers.push([k, String(v)]);
       }
     }
+    try {
+      this.h2.end(undefined, trailers);
+    } catch (e) {
+      cb(e as Error); // not expected (trailers are checked at addTrailers); reset, nothing thrown
+      return;
+    }
     this.handedOver = true;
     this.finalCallback = cb; // 'finish' once the end went to the engine (the exchange is released)
-    this.h2.end(undefined, trailers);
   }
 
   override _destroy(err: Error | null, cb: (e?: Error | null) => void): void {
@@ -762,9 +811,19 @@ export class CompatResponse extends Writable implements ExchangeWatcher {
       else fields.push([name, typeof v === 'string' ? v : String(v)]);
     }
     if (this.sendDate && !hasDate) fields.push(['date', httpDate()]);
-    this.noBody = this.req.method === 'HEAD' || status === 204 || status === 304;
+    const noBody = this.req.method === 'HEAD' || status === 204 || status === 304;
+    try {
+      this.h2.respond(status, fields);
+    } catch (e) {
+      // what setHeader could not see (content-length on a 2xx to CONNECT): nothing went out, and
+      // this runs inside write()/end() — maybe a pipe's 'data' callback — so it throws nowhere:
+      // the stream fails (a 500) as for any other throw of the application
+      this.expected = -1;
+      this.fail(e);
+      return;
+    }
     this.sent = true;
-    this.h2.respond(status, fields);
+    this.noBody = noBody;
   }
 }
 

@@ -78,6 +78,103 @@ const code = (f: () => unknown): string => {
   }
 };
 
+describe('finding 1: header values the engine would refuse', () => {
+  it('are refused with UsageError at setHeader/appendHeader/writeHead/addTrailers (a bad or repeated content-length, two hosts, bad trailers); headersSent stays false and the response then goes out whole', async () => {
+    const notes: Record<string, unknown> = {};
+    const { server, url, close } = await serve((_req, res) => {
+      notes.codes = {
+        'content-length abc': code(() => res.setHeader('content-length', 'abc')),
+        'content-length empty': code(() => res.setHeader('content-length', '')),
+        'content-length NaN': code(() => res.setHeader('content-length', Number.NaN)),
+        'content-length -1': code(() => res.setHeader('content-length', -1)),
+        'content-length [3, 4]': code(() => res.setHeader('content-length', ['3', '4'])),
+        'content-length [3, 3]': code(() => res.setHeader('content-length', ['3', '3'])),
+        'host [a, b]': code(() => res.setHeader('host', ['a', 'b'])),
+        'writeHead content-length x': code(() => res.writeHead(200, { 'content-length': 'x' })),
+        'addTrailers content-length zzz': code(() => res.addTrailers({ 'content-length': 'zzz' })),
+        'setTrailer host [a, b]': code(() => res.setTrailer('host', ['a', 'b'])),
+      };
+      res.setHeader('content-length', 6);
+      notes.append = code(() => res.appendHeader('content-length', '7'));
+      notes.sent = res.headersSent;
+      notes.kept = res.getHeader('content-length');
+      res.setHeader('x-app', 'yes');
+      Readable.from(['abc', 'def']).pipe(res);
+    });
+    try {
+      const r = await fetchNode(url, { ':path': '/' });
+      expect([r.status, r.headers['x-app'], r.headers['content-length'], r.body, r.rstCode]).toEqual([200, 'yes', '6', 'abcdef', 0]);
+      expect(notes).toEqual({
+        codes: {
+          'content-length abc': 'ERR_HTTP2_INVALID_HEADER_VALUE', 'content-length empty': 'ERR_HTTP2_INVALID_HEADER_VALUE',
+          'content-length NaN': 'ERR_HTTP2_INVALID_HEADER_VALUE', 'content-length -1': 'ERR_HTTP2_INVALID_HEADER_VALUE',
+          'content-length [3, 4]': 'ERR_HTTP2_HEADER_SINGLE_VALUE', 'content-length [3, 3]': 'ERR_HTTP2_HEADER_SINGLE_VALUE',
+          'host [a, b]': 'ERR_HTTP2_HEADER_SINGLE_VALUE', 'writeHead content-length x': 'ERR_HTTP2_INVALID_HEADER_VALUE',
+          'addTrailers content-length zzz': 'ERR_HTTP2_INVALID_HEADER_VALUE', 'setTrailer host [a, b]': 'ERR_HTTP2_HEADER_SINGLE_VALUE',
+        },
+        append: 'ERR_HTTP2_HEADER_SINGLE_VALUE', sent: false, kept: 6,
+      });
+      await settled(server);
+    } finally {
+      await close();
+    }
+  });
+
+  it('a header block the engine still refuses when it is sent (content-length on a 2xx to CONNECT) fails the stream with a 500 from inside a pipe, never an uncaught exception', async () => {
+    const seen: string[] = [];
+    const { server, url, close } = await serve(() => undefined);
+    server.on('connect', (_req: CompatRequest, res: CompatResponse) => {
+      res.setHeader('content-length', '1'); // fine for a header, refused by the engine on a 2xx to CONNECT (RFC 9110 §9.3.6)
+      const src = new Readable({ read() { this.push('x'); this.push(null); } });
+      src.pipe(res);
+      res.on('close', () => seen.push(`close sent=${res.headersSent}`));
+    });
+    try {
+      let r: Outcome | undefined;
+      const uncaught = await uncaughtDuring(async () => {
+        r = await fetchNode(url, { ':method': 'CONNECT', ':authority': 'example.com:443' });
+      });
+      expect(uncaught).toEqual([]);
+      expect(r!.status).toBe(500);
+      expect(seen).toEqual(['close sent=true']);
+      await settled(server);
+    } finally {
+      await close();
+    }
+  });
+
+  it('Fastify: reply.header(\'content-length\', \'abc\') with a streamed reply, and a raw setHeader before a stream, give a 500 from Fastify\'s error handler; the process goes on', async () => {
+    let compat: CompatServer | undefined;
+    const app = Fastify<http2.Http2Server>({
+      http2: true,
+      serverFactory: (handler) => (compat = createCompatServer({ lingerMs: 200 }, handler as unknown as CompatListener)) as unknown as http2.Http2Server,
+    });
+    app.get('/hdr-stream', (_req, reply) => { void reply.header('content-length', 'abc').send(Readable.from(['a', 'b'])); });
+    app.get('/raw-stream', (_req, reply) => {
+      reply.raw.setHeader('content-length', 'abc');
+      void reply.send(Readable.from(['a', 'b']));
+    });
+    app.get('/ok', async () => 'ok');
+    await app.listen({ port: 0, host: '127.0.0.1' });
+    const url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
+    try {
+      const results: Array<[number | undefined, string | undefined]> = [];
+      const uncaught = await uncaughtDuring(async () => {
+        for (const p of ['/hdr-stream', '/raw-stream']) {
+          const r = await fetchNode(url, { ':path': p });
+          results.push([r.status, (JSON.parse(r.body) as { code?: string }).code]);
+        }
+      });
+      expect(uncaught).toEqual([]);
+      expect(results).toEqual([[500, 'ERR_HTTP2_INVALID_HEADER_VALUE'], [500, 'ERR_HTTP2_INVALID_HEADER_VALUE']]);
+      expect((await fetchNode(url, { ':path': '/ok' })).body).toBe('ok');
+      await settled(compat!);
+    } finally {
+      await app.close();
+    }
+  });
+});
+
 describe('finding 9: a :method that is not a token (RFC 9110 §9.1)', () => {
   it('is a malformed request: RST_STREAM PROTOCOL_ERROR, the listener never runs, the connection goes on', async () => {
     const methods: string[] = [];
