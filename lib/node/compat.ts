@@ -591,7 +591,10 @@ export class CompatResponse extends Writable implements ExchangeWatcher {
       return false;
     }
     if (!this.sent && !this.gone && !this.destroyed) this.sendHeaders();
-    return super.write(chunk, enc as BufferEncoding, typeof cb === 'function' ? this.guard(cb as WriteCallback) : undefined);
+    const ok = super.write(chunk, enc as BufferEncoding, typeof cb === 'function' ? this.guard(cb as WriteCallback) : undefined);
+    // HEAD, 204, 304: the body is over with the headers — false stops a write loop or a pipe (as
+    // node:http2); 'finish' and 'close' follow once the stream is released
+    return ok && !this.noBody;
   }
 
   override end(chunk?: any, encoding?: any, callback?: any): this {
@@ -619,17 +622,15 @@ export class CompatResponse extends Writable implements ExchangeWatcher {
   }
 
   override _write(chunk: Buffer, _encoding: BufferEncoding, cb: WriteCallback): void {
-    if (this.gone) {
-      cb();
+    if (this.gone || this.noBody) {
+      cb(); // gone, or a response without a body (already ended): the octets are dropped
       return;
     }
     if (this.timer !== undefined) this.timer.refresh();
-    if (!this.noBody) {
-      this.written += chunk.length;
-      if (this.expected >= 0 && this.written > this.expected) {
-        cb(coded('ERR_HTTP_CONTENT_LENGTH_MISMATCH', `response body longer than its content-length (${this.expected})`));
-        return;
-      }
+    this.written += chunk.length;
+    if (this.expected >= 0 && this.written > this.expected) {
+      cb(coded('ERR_HTTP_CONTENT_LENGTH_MISMATCH', `response body longer than its content-length (${this.expected})`));
+      return;
     }
     let queued: boolean;
     try {
@@ -652,7 +653,11 @@ export class CompatResponse extends Writable implements ExchangeWatcher {
       cb(); // the headers failed: the server answered for it (fail)
       return;
     }
-    if (!this.noBody && this.expected >= 0 && this.written !== this.expected) {
+    if (this.noBody) {
+      this.finalCallback = cb; // ended with its headers: 'finish' once the exchange is released
+      return;
+    }
+    if (this.expected >= 0 && this.written !== this.expected) {
       cb(coded('ERR_HTTP_CONTENT_LENGTH_MISMATCH', `response body of ${this.written} octets, content-length ${this.expected}`));
       return;
     }
@@ -756,6 +761,8 @@ export class CompatResponse extends Writable implements ExchangeWatcher {
       if (cb !== undefined) {
         this.finalCallback = undefined;
         cb(); // 'finish', then 'close'
+      } else if (this.noBody && !this.answered && !this.destroyed && !this.writableEnded) {
+        this.end(); // ended with its headers (HEAD, 204, 304) and the app never called end(): 'finish', 'close'
       } else if (!this.destroyed) this.destroy(); // the server answered for it (a 500): 'close' only
     } else if (!this.destroyed) this.destroy(); // reset or connection lost: 'close' without 'finish'
     const w = this.waitingWrite;
@@ -823,7 +830,13 @@ export class CompatResponse extends Writable implements ExchangeWatcher {
       return;
     }
     this.sent = true;
-    this.noBody = noBody;
+    if (noBody) {
+      // as node:http2: a response to HEAD, a 204 or a 304 ends with its headers, so write()
+      // returns false and a source piped in stops (the octets written are dropped)
+      this.noBody = true;
+      this.handedOver = true;
+      this.h2.end();
+    }
   }
 }
 

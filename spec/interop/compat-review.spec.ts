@@ -175,6 +175,45 @@ describe('finding 1: header values the engine would refuse', () => {
   });
 });
 
+describe('finding 2: HEAD, 204 and 304 end with their headers (as node:http2)', () => {
+  it('write() returns false at once, so a write-until-false loop stops, a pipe from an endless source stops; \'finish\' and \'close\' follow whether or not the app calls end()', async () => {
+    const log: string[] = [];
+    let produced = 0;
+    const { server, url, close } = await serve((req, res) => {
+      if (req.url === '/204') res.statusCode = 204;
+      res.on('finish', () => log.push(`${req.method} ${req.url} finish`));
+      res.on('close', () => log.push(`${req.method} ${req.url} close`));
+      if (req.url === '/pipe') {
+        const src = new Readable({ read() { produced += 16384; this.push(Buffer.alloc(16384, 120)); } });
+        res.on('close', () => src.destroy());
+        src.pipe(res);
+        return;
+      }
+      let writes = 0;
+      const chunk = Buffer.alloc(16384, 120);
+      while (writes < 1000 && res.write(chunk)) writes++; // the cap only keeps a regression from hanging the spec
+      log.push(`${req.method} ${req.url} writes before false: ${writes}`);
+    });
+    try {
+      const head = await fetchNode(url, { ':method': 'HEAD', ':path': '/loop' });
+      const nc = await fetchNode(url, { ':path': '/204' });
+      const pipeHead = await fetchNode(url, { ':method': 'HEAD', ':path': '/pipe' });
+      expect([head.status, head.body, head.rstCode]).toEqual([200, '', 0]);
+      expect([nc.status, nc.body, nc.rstCode]).toEqual([204, '', 0]);
+      expect([pipeHead.status, pipeHead.body, pipeHead.rstCode]).toEqual([200, '', 0]);
+      for (let i = 0; i < 100 && log.filter((l) => l.endsWith('close')).length < 3; i++) await sleep(10);
+      const of = (prefix: string) => log.filter((l) => l.startsWith(prefix));
+      expect(of('HEAD /loop')).toEqual(['HEAD /loop writes before false: 0', 'HEAD /loop finish', 'HEAD /loop close']);
+      expect(of('GET /204')).toEqual(['GET /204 writes before false: 0', 'GET /204 finish', 'GET /204 close']);
+      expect(of('HEAD /pipe')).toEqual(['HEAD /pipe finish', 'HEAD /pipe close']);
+      expect(produced).toBeLessThan(1 << 20); // what the source's own buffer takes, not a runaway
+      await settled(server);
+    } finally {
+      await close();
+    }
+  });
+});
+
 describe('finding 9: a :method that is not a token (RFC 9110 §9.1)', () => {
   it('is a malformed request: RST_STREAM PROTOCOL_ERROR, the listener never runs, the connection goes on', async () => {
     const methods: string[] = [];

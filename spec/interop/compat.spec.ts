@@ -289,12 +289,13 @@ describe('res: body', () => {
     }
   });
 
-  it('HEAD keeps content-length and drops the body; 204 drops body and content-length; 304 drops the body', async () => {
+  it('HEAD keeps content-length and drops the body; 204 drops body and content-length; 304 drops the body; write() on them returns false (the body is over, as node:http2)', async () => {
+    const writes: Array<[string, boolean]> = [];
     const { url, close } = await serve((req, res) => {
       if (req.url === '/204') res.statusCode = 204;
       if (req.url === '/304') res.statusCode = 304;
       res.setHeader('content-length', '9');
-      expect(res.write('not sent ')).toBe(true);
+      writes.push([`${req.method} ${req.url}`, res.write('not sent ')]);
       res.end();
     });
     const c = http2.connect(url);
@@ -306,6 +307,7 @@ describe('res: body', () => {
       const nm = await nodeRequest(c, { ':path': '/304' });
       expect([nm.status, nm.body.length]).toEqual([304, 0]);
       expect((await nodeRequest(c, { ':path': '/' })).body.toString()).toBe('not sent ');
+      expect(writes).toEqual([['HEAD /', false], ['GET /204', false], ['GET /304', false], ['GET /', true]]);
     } finally {
       c.close();
       await close();
