@@ -144,6 +144,31 @@ function abortedError(): Error {
 const REQUEST_OPTIONS = { autoDestroy: false } as const;
 
 /**
+ * Request fields of which node:http2 keeps the first when one comes several times (its
+ * `kSingleValueHeaders`, as Node 20-24 have it: checked against node:http2's compatibility server
+ * in `spec/interop/compat-review.spec.ts`); the others are joined.
+ */
+const SINGLE_VALUE: ReadonlySet<string> = new Set([
+  'access-control-allow-credentials', 'access-control-max-age', 'access-control-request-method', 'age', 'authorization',
+  'content-encoding', 'content-language', 'content-length', 'content-location', 'content-md5', 'content-range',
+  'content-type', 'date', 'dnt', 'etag', 'expires', 'from', 'host', 'if-match', 'if-modified-since', 'if-none-match',
+  'if-range', 'if-unmodified-since', 'last-modified', 'location', 'max-forwards', 'proxy-authorization', 'range',
+  'referer', 'retry-after', 'tk', 'upgrade-insecure-requests', 'user-agent', 'x-content-type-options',
+]);
+
+/** Fields as node:http2's `req.headers` / `req.trailers` has them: the first of a single-value field, `cookie` joined with '; ', `set-cookie` an array, others joined with ', '. */
+function headerObject(list: Iterable<readonly [string, string, ...unknown[]]>): IncomingHttpHeaders {
+  const t = Object.create(null) as Record<string, string | string[] | undefined>;
+  for (const [k, v] of list) {
+    const prev = t[k];
+    if (prev === undefined) t[k] = k === 'set-cookie' ? [v] : v;
+    else if (typeof prev !== 'string') prev.push(v);
+    else if (k.charCodeAt(0) !== 58 /* ':' */ && !SINGLE_VALUE.has(k)) t[k] = `${prev}${k === 'cookie' ? '; ' : ', '}${v}`;
+  }
+  return t as IncomingHttpHeaders;
+}
+
+/**
  * The `req` of a compat handler: node:http2's `Http2ServerRequest`, a Readable of the request body.
  * Reading it returns flow-control credit to the client; a body nobody reads holds the client back
  * (up to its stream window) until the response is complete, then its credit goes back at once.
@@ -170,21 +195,14 @@ export class CompatRequest extends Readable {
     super(REQUEST_OPTIONS);
   }
 
-  /** Request fields, names in lower case, pseudo-headers included (`:path`, `:authority`…); repeated fields joined as node does. */
+  /**
+   * Request fields, names in lower case, pseudo-headers included (`:path`, `:authority`…); a
+   * repeated field as node:http2 has it: the first value of a single-value field (`content-type`,
+   * `authorization`, `user-agent`… node's list), `cookie` crumbs joined with '; ', `set-cookie` an
+   * array, others joined with ', '.
+   */
   get headers(): IncomingHttpHeaders {
-    let h = this.fields;
-    if (h === undefined) {
-      h = Object.create(null) as IncomingHttpHeaders;
-      const t = h as Record<string, string | string[] | undefined>;
-      for (const [k, v] of this.h2.headers) {
-        const prev = t[k];
-        if (prev === undefined) t[k] = k === 'set-cookie' ? [v] : v;
-        else if (typeof prev !== 'string') prev.push(v);
-        else t[k] = `${prev}${k === 'cookie' ? '; ' : ', '}${v}`;
-      }
-      this.fields = h;
-    }
-    return h;
+    return (this.fields ??= headerObject(this.h2.headers));
   }
 
   set headers(h: IncomingHttpHeaders) {
@@ -245,9 +263,7 @@ export class CompatRequest extends Readable {
 
   /** Trailers the client sent, once the body has been read to its end (`{}` before, or when there were none). */
   get trailers(): IncomingHttpHeaders {
-    const t = Object.create(null) as Record<string, string>;
-    for (const [k, v] of this.h2.trailers ?? []) t[k] = t[k] === undefined ? v : `${t[k]}, ${v}`;
-    return t;
+    return headerObject(this.h2.trailers ?? []);
   }
 
   get rawTrailers(): string[] {
@@ -1106,6 +1122,13 @@ export class CompatServer extends EventEmitter {
   }
 
   private dispatch(h2req: H2Request, h2res: H2Response): void {
+    if (repeatedContentLength(h2req.headers)) {
+      // as node:http2 (nghttp2): a request with content-length more than once is malformed, even
+      // with equal values (RFC 9110 §8.6 lets a recipient reject it); the engine has checked that
+      // they agree — the application never sees it
+      h2res.reset(ErrorCode.PROTOCOL_ERROR);
+      return;
+    }
     const req = new CompatRequest(h2req);
     const res = new CompatResponse(h2res, req);
     req.res = res;
@@ -1140,6 +1163,17 @@ export class CompatServer extends EventEmitter {
       res.fail(e);
     }
   }
+}
+
+function repeatedContentLength(headers: readonly (readonly [string, string, ...unknown[]])[]): boolean {
+  let seen = false;
+  for (let i = 0; i < headers.length; i++) {
+    if (headers[i]![0] === 'content-length') {
+      if (seen) return true;
+      seen = true;
+    }
+  }
+  return false;
 }
 
 // An async listener rejected (EventEmitter's captureRejections): a request listener's stream fails

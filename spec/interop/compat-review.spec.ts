@@ -214,6 +214,79 @@ describe('finding 2: HEAD, 204 and 304 end with their headers (as node:http2)', 
   });
 });
 
+describe('finding 3: repeated request fields as node:http2 has them', () => {
+  // node:http2 keeps the first value of these (its kSingleValueHeaders) and joins the others
+  const SINGLE = [
+    'access-control-allow-credentials', 'access-control-max-age', 'access-control-request-method', 'age', 'authorization',
+    'content-encoding', 'content-language', 'content-location', 'content-md5', 'content-range', 'content-type', 'date', 'dnt',
+    'etag', 'expires', 'from', 'if-match', 'if-modified-since', 'if-none-match', 'if-range', 'if-unmodified-since',
+    'last-modified', 'location', 'max-forwards', 'proxy-authorization', 'range', 'referer', 'retry-after', 'tk',
+    'upgrade-insecure-requests', 'user-agent', 'x-content-type-options',
+  ];
+  const JOINED = ['accept', 'accept-encoding', 'cache-control', 'server', 'x-custom', 'via', 'forwarded'];
+
+  async function seenBy(port: number, fields: HeaderInput[], trailers?: HeaderInput[]): Promise<{ frames: string; headers?: unknown; trailers?: unknown }> {
+    const p = await h2cPeer(port);
+    try {
+      const request: HeaderInput[] = [[':method', 'POST'], [':scheme', 'http'], [':authority', 'a.example'], [':path', '/x'], ...fields];
+      if (trailers === undefined) p.socket.write(p.f.headers(1).with(request).eos().encode());
+      else p.socket.write(Buffer.concat([p.f.headers(1).with(request).encode(), p.f.data(1, 'body').encode(), p.f.headers(1).trailers(trailers).encode()]));
+      await p.until((fs) => fs.some((f) => f.streamId === 1 && ((f as { endStream?: boolean }).endStream === true || f.type === 3)));
+      const got = last;
+      last = undefined;
+      return { frames: resetsOf(p.received, 1).map((f) => `RST ${f.errorCode}`).join(' ') || 'answered', ...got };
+    } finally {
+      p.socket.destroy();
+    }
+  }
+  let last: { headers: unknown; trailers: unknown } | undefined;
+  const listener = (req: CompatRequest | http2.Http2ServerRequest, res: CompatResponse | http2.Http2ServerResponse) => {
+    req.resume();
+    req.on('end', () => {
+      const pick = (h: Record<string, unknown>) => Object.fromEntries(Object.entries(h).filter(([k]) => !k.startsWith(':')));
+      last = { headers: pick(req.headers), trailers: pick(req.trailers) };
+      res.end();
+    });
+  };
+
+  it('the first value of a single-value field (content-type, authorization, user-agent… node\'s list), others joined — in headers and trailers, the same as node:http2\'s own server', async () => {
+    const ours = await serve(listener);
+    const theirs = http2.createServer(listener);
+    await new Promise<void>((r) => theirs.listen(0, '127.0.0.1', () => r()));
+    const fields: HeaderInput[] = [...SINGLE, ...JOINED].flatMap((n): HeaderInput[] => [[n, `${n}-1`], [n, `${n}-2`]]);
+    const trailers: HeaderInput[] = [['x-t', '1'], ['x-t', '2'], ['etag', '"a"'], ['etag', '"b"']];
+    try {
+      const a = await seenBy(ours.port, fields, trailers);
+      const b = await seenBy((theirs.address() as AddressInfo).port, fields, trailers);
+      expect(a).toEqual(b);
+      expect(a.headers).toMatchObject({ 'content-type': 'content-type-1', authorization: 'authorization-1', 'user-agent': 'user-agent-1', accept: 'accept-1, accept-2', 'x-custom': 'x-custom-1, x-custom-2' });
+      expect(a.trailers).toEqual({ 'x-t': '1, 2', etag: '"a"' });
+      await settled(ours.server);
+    } finally {
+      await ours.close();
+      await new Promise((r) => theirs.close(r));
+    }
+  });
+
+  it('a request with content-length twice is reset with PROTOCOL_ERROR before the listener runs (as node:http2), equal values or not', async () => {
+    let calls = 0;
+    const ours = await serve((_req, res) => { calls++; res.end(); });
+    const theirs = http2.createServer((_req, res) => { calls++; res.end(); });
+    await new Promise<void>((r) => theirs.listen(0, '127.0.0.1', () => r()));
+    try {
+      for (const port of [ours.port, (theirs.address() as AddressInfo).port]) {
+        expect((await seenBy(port, [['content-length', '0'], ['content-length', '0']])).frames).toBe(`RST ${ErrorCode.PROTOCOL_ERROR}`);
+        expect((await seenBy(port, [['content-length', '0']])).frames).toBe('answered');
+      }
+      expect(calls).toBe(2);
+      await settled(ours.server);
+    } finally {
+      await ours.close();
+      await new Promise((r) => theirs.close(r));
+    }
+  });
+});
+
 describe('finding 9: a :method that is not a token (RFC 9110 §9.1)', () => {
   it('is a malformed request: RST_STREAM PROTOCOL_ERROR, the listener never runs, the connection goes on', async () => {
     const methods: string[] = [];
