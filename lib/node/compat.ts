@@ -349,7 +349,7 @@ export class CompatRequest extends Readable {
 
   override _destroy(err: Error | null, cb: (e?: Error | null) => void): void {
     // the application destroyed the request: node:http2 destroys the stream with it
-    if (!this.gone) this.res?.abort(err);
+    if (!this.gone) this.res?.resetStream(err);
     // as node's http1: an error is emitted only when someone listens for it
     cb(this.listenerCount('error') > 0 ? err : null);
   }
@@ -698,7 +698,7 @@ export class CompatResponse extends Writable implements ExchangeWatcher {
   }
 
   override _destroy(err: Error | null, cb: (e?: Error | null) => void): void {
-    this.abort(err);
+    this.resetStream(err);
     cb(err);
   }
 
@@ -712,8 +712,13 @@ export class CompatResponse extends Writable implements ExchangeWatcher {
     }
   }
 
-  /** @internal `destroy()` of `res`, `req` or the socket stand-in: resets the stream (as node:http2 does) unless it is gone or the server answered for it. */
-  abort(err: Error | null | undefined): void {
+  /**
+   * @internal `destroy()` of `res`, `req` or the socket stand-in: resets the stream (as node:http2
+   * does) unless it is gone or the server answered for it. Not named `abort`: Node's stream
+   * helpers take an object with `setHeader` and `abort()` for a ClientRequest, and `pipeline`
+   * would call `res.abort()` (CANCEL) instead of `res.destroy(err)` (INTERNAL_ERROR).
+   */
+  resetStream(err: Error | null | undefined): void {
     if (this.gone || this.answered) return;
     this.gone = true;
     try {

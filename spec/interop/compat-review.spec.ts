@@ -287,6 +287,44 @@ describe('finding 3: repeated request fields as node:http2 has them', () => {
   });
 });
 
+describe('finding 4: res is not taken for a ClientRequest by Node\'s stream helpers', () => {
+  it('pipeline(failing source, res) destroys res and resets with INTERNAL_ERROR (not CANCEL), as on node:http2; so does Koa\'s streamed body that fails', async () => {
+    const callbacks: string[] = [];
+    const { server, url, close } = await serve((req, res) => {
+      expect(typeof (res as unknown as { abort?: unknown }).abort).toBe('undefined');
+      const src = new Readable({ read() {} });
+      pipeline(src, res, (e) => callbacks.push(`${req.url} ${e?.message} destroyed=${res.destroyed}`));
+      if (req.url === '/late') {
+        src.push('abc');
+        setTimeout(() => src.destroy(new Error('src fail')), 20);
+      } else src.destroy(new Error('src fail'));
+    });
+    const koa = new Koa();
+    koa.silent = true;
+    koa.use(async (ctx) => {
+      const r = new Readable({ read() {} });
+      r.push('part');
+      setTimeout(() => r.destroy(new Error('mid')), 20);
+      ctx.body = r;
+    });
+    const k = await serve(koa.callback() as unknown as CompatListener);
+    try {
+      const late = await fetchNode(url, { ':path': '/late' });
+      const early = await fetchNode(url, { ':path': '/early' });
+      const fromKoa = await fetchNode(k.url, { ':path': '/' });
+      expect([late.status, late.body, late.rstCode]).toEqual([200, 'abc', ErrorCode.INTERNAL_ERROR]);
+      expect(early.rstCode).toBe(ErrorCode.INTERNAL_ERROR);
+      expect([fromKoa.status, fromKoa.body, fromKoa.rstCode]).toEqual([200, 'part', ErrorCode.INTERNAL_ERROR]);
+      expect(callbacks.sort()).toEqual(['/early src fail destroyed=true', '/late src fail destroyed=true']);
+      await settled(server);
+      await settled(k.server);
+    } finally {
+      await close();
+      await k.close();
+    }
+  });
+});
+
 describe('finding 9: a :method that is not a token (RFC 9110 §9.1)', () => {
   it('is a malformed request: RST_STREAM PROTOCOL_ERROR, the listener never runs, the connection goes on', async () => {
     const methods: string[] = [];
