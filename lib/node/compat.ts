@@ -187,6 +187,7 @@ export class CompatRequest extends Readable {
   private iter: AsyncIterator<Uint8Array> | undefined = undefined;
   private pulling = false;
   private gone = false;
+  private closeSent = false;
   /** @internal The socket stand-in, made on first use (shared with the response). */
   sock: CompatSocket | undefined = undefined;
 
@@ -344,7 +345,18 @@ export class CompatRequest extends Readable {
     if (this.destroyed) return;
     if (!complete) this.destroy(this.readableEnded ? undefined : abortedError());
     else if (this.iter === undefined || this.readableEnded) this.destroy();
-    else this.once('end', destroyAfterEnd); // still being read: the body is complete, let it end
+    else {
+      this.once('end', destroyAfterEnd); // still being read: the body is complete, let it end
+      // a reader that paused may never resume: 'close' now, as node:http2 emits it when the
+      // stream closes (the rest of the body can still be read; no second 'close' then). A reader
+      // that is flowing or pulls with 'readable' (`for await`) gets to the end first.
+      if (this.readableFlowing !== true && this.listenerCount('readable') === 0) this.emit('close');
+    }
+  }
+
+  /** @internal The stream was released. */
+  get released(): boolean {
+    return this.gone;
   }
 
   override _destroy(err: Error | null, cb: (e?: Error | null) => void): void {
@@ -354,8 +366,12 @@ export class CompatRequest extends Readable {
     cb(this.listenerCount('error') > 0 ? err : null);
   }
 
-  /** Events run under the stream's guard: a listener that throws fails this stream, not the process. */
+  /** Events run under the stream's guard: a listener that throws fails this stream, not the process. 'close' is emitted once. */
   override emit(event: string | symbol, ...args: any[]): boolean {
+    if (event === 'close') {
+      if (this.closeSent) return false;
+      this.closeSent = true;
+    }
     try {
       return super.emit(event, ...args);
     } catch (e) {
@@ -876,6 +892,12 @@ export class CompatSocket extends EventEmitter {
   constructor(private readonly owner: CompatRequest) {
     super();
     this.setMaxListeners(0);
+    if (owner.released) {
+      // first asked for after the stream was released: closed, and its 'close' still comes (to
+      // listeners added in this turn), as for a stand-in made earlier
+      this.streamClosed = true;
+      process.nextTick(() => this.emit('close', false));
+    }
   }
 
   private get real(): Socket | undefined {

@@ -325,6 +325,93 @@ describe('finding 4: res is not taken for a ClientRequest by Node\'s stream help
   });
 });
 
+describe('finding 5: req \'close\' when the app paused the body', () => {
+  it('a request paused mid-body emits \'close\' once the response is complete; what it buffered can still be read, and no second \'close\' comes', async () => {
+    const log: string[] = [];
+    let request: CompatRequest | undefined;
+    const { server, port, close } = await serve((req, res) => {
+      request = req;
+      req.once('data', (d: Buffer) => {
+        log.push(`data ${d.length}`);
+        req.pause();
+        res.end('done');
+      });
+      req.on('close', () => log.push('req close'));
+      req.on('end', () => log.push('req end'));
+      res.on('close', () => log.push('res close'));
+    });
+    const p = await h2cPeer(port);
+    try {
+      // the whole body arrives: the app reads one chunk, pauses, completes the response
+      p.socket.write(Buffer.concat([p.f.headers(1).request('POST', '/', [], 'a').encode(), p.f.data(1, 'a'.repeat(1000)).encode(), p.f.data(1, 'b'.repeat(1000)).eos().encode()]));
+      for (let i = 0; i < 100 && !(log.includes('req close') && log.includes('res close')); i++) await sleep(10);
+      expect([log[0], log.slice(1).sort()]).toEqual(['data 1000', ['req close', 'res close']]);
+      expect(dataOf(p.received, 1)).toBe(4);
+      let rest = 0;
+      request!.on('data', (d: Buffer) => { rest += d.length; });
+      request!.resume();
+      for (let i = 0; i < 100 && !log.includes('req end'); i++) await sleep(10);
+      await sleep(20);
+      expect([rest, log.slice(3)]).toEqual([1000, ['req end']]);
+      await settled(server);
+    } finally {
+      p.socket.destroy();
+      await close();
+    }
+  });
+
+  it('a `for await` reader still reading when the response completes reads the whole body, then \'close\' (no premature close)', async () => {
+    const log: string[] = [];
+    const { server, port, close } = await serve(async (req, res) => {
+      req.on('close', () => log.push('req close'));
+      let n = 0;
+      try {
+        for await (const chunk of req) {
+          n += (chunk as Buffer).length;
+          if (!res.writableEnded) res.end('done');
+          await sleep(20); // the exchange is released meanwhile
+        }
+        log.push(`read ${n}`);
+      } catch (e) {
+        log.push(`failed ${(e as { code?: string }).code}`);
+      }
+    });
+    const p = await h2cPeer(port);
+    try {
+      // 48 KiB, all arrived: more than the Readable buffers (16 KiB), so some is still unread when the response completes
+      const chunk = 'c'.repeat(16384);
+      p.socket.write(Buffer.concat([p.f.headers(1).request('POST', '/', [], 'a').encode(), p.f.data(1, chunk).encode(), p.f.data(1, chunk).encode(), p.f.data(1, chunk).eos().encode()]));
+      for (let i = 0; i < 100 && log.length < 2; i++) await sleep(10);
+      expect(log.sort()).toEqual(['read 49152', 'req close']);
+      await settled(server);
+    } finally {
+      p.socket.destroy();
+      await close();
+    }
+  });
+});
+
+describe('finding 8: req.socket asked for after the stream closed', () => {
+  it('is destroyed and not writable, and a \'close\' listener added then fires', async () => {
+    const seen: unknown[] = [];
+    const { url, close } = await serve((req, res) => {
+      res.on('close', () => setTimeout(() => {
+        const s = req.socket;
+        seen.push(s.destroyed, s.writable, s.readable);
+        s.on('close', () => seen.push('close'));
+      }, 5));
+      res.end('x');
+    });
+    try {
+      expect((await fetchNode(url, { ':path': '/' })).body).toBe('x');
+      for (let i = 0; i < 100 && seen.length < 4; i++) await sleep(10);
+      expect(seen).toEqual([true, false, false, 'close']);
+    } finally {
+      await close();
+    }
+  });
+});
+
 describe('finding 9: a :method that is not a token (RFC 9110 §9.1)', () => {
   it('is a malformed request: RST_STREAM PROTOCOL_ERROR, the listener never runs, the connection goes on', async () => {
     const methods: string[] = [];
