@@ -535,7 +535,9 @@ export class CompatResponse extends Writable implements ExchangeWatcher {
   writeHead(statusCode: number, statusMessage?: string | CompatHeaders, headers?: CompatHeaders): this {
     if (this.gone || this.destroyed) return this;
     if (this.sent) throw coded('ERR_HTTP2_HEADERS_SENT', 'response has already been initiated');
-    const h = typeof statusMessage === 'string' || statusMessage === undefined ? headers : statusMessage;
+    // as node:http2: `headers` when given, else the second argument when it is not a message
+    // (`writeHead(201, null, headers)` uses `headers`)
+    const h = headers === undefined && typeof statusMessage === 'object' ? statusMessage : headers;
     this.statusCode = statusCode;
     if (h !== undefined && h !== null) {
       if (Array.isArray(h)) {
@@ -1067,6 +1069,8 @@ export class CompatServer extends EventEmitter {
   maxHeadersCount: number | null = null;
   maxRequestsPerSocket = 0;
   private closing = false;
+  /** close() has finished ('close' was emitted). */
+  private closed = false;
 
   constructor(options: CompatServerOptions = {}, listener?: CompatListener) {
     super({ captureRejections: true });
@@ -1102,11 +1106,15 @@ export class CompatServer extends EventEmitter {
   close(callback?: (err?: Error) => void): this {
     if (callback !== undefined) {
       if (this.listening) this.once('close', () => callback());
+      else if (this.closed) process.nextTick(callback, coded(NOT_RUNNING, 'Server is not running.')); // closed already: no 'close' to wait for
       else this.once('close', () => callback(coded(NOT_RUNNING, 'Server is not running.')));
     }
     if (!this.closing) {
       this.closing = true;
-      void this.h2.close().then(() => this.emit('close'));
+      void this.h2.close().then(() => {
+        this.closed = true;
+        this.emit('close');
+      });
     }
     return this;
   }

@@ -391,6 +391,32 @@ describe('finding 5: req \'close\' when the app paused the body', () => {
   });
 });
 
+describe('finding 6: close(cb) after the server closed', () => {
+  it('gets ERR_SERVER_NOT_RUNNING, as net.Server and node:http2 give it', async () => {
+    const { server, close } = await serve((_req, res) => res.end());
+    await close();
+    const second = await Promise.race([new Promise<unknown>((r) => server.close(r)), sleep(1000).then(() => 'never called')]);
+    expect((second as { code?: string }).code).toBe('ERR_SERVER_NOT_RUNNING');
+  });
+});
+
+describe('finding 7: writeHead(status, null, headers)', () => {
+  it('sends the headers, as node:http2 does', async () => {
+    const { url, close } = await serve((req, res) => {
+      if (req.url === '/null') res.writeHead(201, null as unknown as string, { 'x-a': '1' }).end();
+      else res.writeHead(202, { 'x-b': '2' }, { 'x-c': '3' }).end(); // node takes the third argument when given
+    });
+    try {
+      const a = await fetchNode(url, { ':path': '/null' });
+      const b = await fetchNode(url, { ':path': '/both' });
+      expect([a.status, a.headers['x-a']]).toEqual([201, '1']);
+      expect([b.status, b.headers['x-b'], b.headers['x-c']]).toEqual([202, undefined, '3']);
+    } finally {
+      await close();
+    }
+  });
+});
+
 describe('finding 8: req.socket asked for after the stream closed', () => {
   it('is destroyed and not writable, and a \'close\' listener added then fires', async () => {
     const seen: unknown[] = [];
