@@ -67,6 +67,12 @@ export interface H2Response {
    */
   write(chunk: Uint8Array | string): boolean;
   /**
+   * Resolves once the stream's queue is below the high-water mark again (at once when it is), so
+   * a handler writing by hand can wait after `write` returned false.
+   * @throws StreamClosedError (rejects) when the stream is gone first.
+   */
+  drained(): Promise<void>;
+  /**
    * Ends the body, optionally with a last chunk and trailers (validated here, at the call).
    * @returns false when the stream is already gone.
    * @throws UsageError for invalid trailers or a second `end()`.
@@ -186,6 +192,8 @@ class Exchange implements H2Request, H2Response {
   stallSince = 0;
   /** Told of drains and of the release (the compatibility layer), if anyone watches. */
   watcher: ExchangeWatcher | undefined = undefined;
+  /** Handlers waiting in `drained()`. */
+  drainWaiters: Array<{ resolve: () => void; reject: (e: Error) => void }> | undefined = undefined;
   private inbound: Body | undefined;
   private inboundEnded: boolean;
   private inboundError: Error | undefined;
@@ -271,6 +279,19 @@ class Exchange implements H2Request, H2Response {
     }
     this.session.wake();
     return true;
+  }
+
+  drained(): Promise<void> {
+    if (this.released) {
+      const gone = Promise.reject(new StreamClosedError(`stream ${this.streamId} is closed`));
+      gone.catch(() => undefined); // handled here too: a drained() nobody awaits must not crash
+      return gone;
+    }
+    const sender = this.session.sender;
+    if (sender.queued(this.streamId) < sender.highWaterMark) return Promise.resolve();
+    const p = new Promise<void>((resolve, reject) => (this.drainWaiters ??= []).push({ resolve, reject }));
+    p.catch(() => undefined);
+    return p;
   }
 
   write(chunk: Uint8Array | string): boolean {
@@ -366,6 +387,12 @@ class Exchange implements H2Request, H2Response {
   release(reason: string): void {
     if (this.released) return;
     this.released = true;
+    const waiters = this.drainWaiters;
+    if (waiters !== undefined) {
+      this.drainWaiters = undefined;
+      const e = new StreamClosedError(reason);
+      for (const w of waiters) w.reject(e);
+    }
     this.session.forget(this);
     if (!this.inboundEnded) {
       this.inboundError = new StreamClosedError(reason);
@@ -533,7 +560,13 @@ export class Session extends Endpoint {
 
   protected override onStreamDrain(streamId: number): void {
     const x = this.exchanges.get(streamId);
-    if (x?.watcher !== undefined) queueMicrotask(() => this.guarded(this.tellDrained, x));
+    if (x === undefined) return;
+    const waiters = x.drainWaiters;
+    if (waiters !== undefined) {
+      x.drainWaiters = undefined;
+      for (const w of waiters) w.resolve(); // their code runs after this turn
+    }
+    if (x.watcher !== undefined) queueMicrotask(() => this.guarded(this.tellDrained, x));
   }
 
   private tellDrained(x: Exchange): void {

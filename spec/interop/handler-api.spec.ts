@@ -330,3 +330,62 @@ describe('before HTTP/2 starts (plaintext sniffing)', () => {
     sock.destroy();
   });
 });
+
+describe('res.drained(): back-pressure for handlers that write by hand', () => {
+  it('a handler that waits on drained() after write() returns false sends a 2 MB body intact, never more than the high-water mark queued', async () => {
+    const body = Buffer.from(Array.from({ length: 2_000_000 }, (_, i) => (i * 31) % 256));
+    let maxQueued = 0;
+    let waits = 0;
+    const { s, client } = await careless({
+      '/big': async (_req, res) => {
+        res.respond(200);
+        for (let o = 0; o < body.length; o += 16384) {
+          if (!res.write(body.subarray(o, o + 16384))) {
+            waits++;
+            await res.drained();
+          }
+          maxQueued = Math.max(maxQueued, (s.h2.sessions.values().next().value as unknown as { sender: Sender }).sender.queuedTotal);
+        }
+        res.end();
+      },
+    });
+    try {
+      const r = await client.request({ path: '/big' });
+      expect((await r.bytes()).equals(body)).toBe(true);
+      expect(waits).toBeGreaterThan(0);
+      expect(maxQueued).toBeLessThanOrEqual(65536 + 16384);
+    } finally {
+      client.destroy();
+      await s.h2.close();
+    }
+  });
+
+  it('drained() rejects with StreamClosedError when the client resets the stream, and at once after it is gone', async () => {
+    const outcomes: string[] = [];
+    let resRef: H2Response | undefined;
+    const { s, client } = await careless({
+      '/stall': async (_req, res) => {
+        resRef = res;
+        res.respond(200);
+        // writes for ever, waiting whenever the queue is full: only the stream's end stops it
+        try {
+          for (;;) if (!res.write(Buffer.alloc(16384))) await res.drained();
+        } catch (e) {
+          outcomes.push((e as Error).name);
+        }
+      },
+    });
+    try {
+      const r = await client.request({ path: '/stall' });
+      const it = r.body[Symbol.asyncIterator]();
+      await it.next();
+      client.destroy(); // the connection goes: the stream is released
+      for (let i = 0; i < 100 && outcomes.length === 0; i++) await sleep(10);
+      expect(outcomes).toEqual(['StreamClosedError']);
+      await expect(resRef!.drained()).rejects.toHaveProperty('name', 'StreamClosedError');
+      expect(await settled(s)).toMatchObject(noRecords);
+    } finally {
+      await s.h2.close();
+    }
+  });
+});
