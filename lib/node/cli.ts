@@ -300,8 +300,10 @@ async function main(argv: string[]): Promise<void> {
         `connection closed: ${info.requests} requests, ${info.bytesIn} bytes in, ${info.bytesOut} bytes out${info.error ? `, ${info.error}` : ''}`);
     },
   });
-  // at accept, before the first octets say what the connection is
+  // at accept, before the first octets say what the connection is (one refused over
+  // --max-connections was destroyed by the server's own listener: it has its 'refused' line)
   h2.server.on('connection', (socket) => {
+    if (socket.destroyed) return;
     connections++;
     line({ event: 'connection', n: connections, remote: `${socket.remoteAddress}:${socket.remotePort}` },
       `connection ${connections} from ${socket.remoteAddress}:${socket.remotePort}`);

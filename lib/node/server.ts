@@ -16,6 +16,7 @@ import tls from 'node:tls';
 import { CLIENT_PREFACE, ErrorCode } from '../constants.js';
 import { H2Connection } from '../connection/connection.js';
 import type { HeaderField } from '../hpack/types.js';
+import { UsageError } from '../errors.js';
 import { type StreamCounts, timerMs } from './endpoint.js';
 import { type Handler, Session, type SessionOptions } from './session.js';
 
@@ -42,6 +43,8 @@ export interface H2ServerOptions extends SessionOptions {
   /**
    * Sockets open at once (sessions, handshakes and sniffing included); beyond it a new socket is
    * closed at accept and counted (`stats().refused`, `onRefused`). Default 10000; 0 = no cap.
+   * Enforced in the server's 'connection' handler, never with `net.Server.maxConnections` (a
+   * cluster worker refusing handles that way makes the primary hand them round forever).
    */
   maxConnections?: number;
   /** Called when a socket is refused over `maxConnections`, with the total refused so far. */
@@ -140,24 +143,29 @@ export function createH2Server(handler: Handler, options: H2ServerOptions = {}):
     secureContext: options.tls ? tls.createSecureContext({ ...H2_TLS_OPTIONS, ...options.tls }) : undefined,
     cleartext: options.cleartext ?? 'h2c',
   };
-  // one listening socket for every client: the first octets decide what each connection is
-  const server = net.createServer({ highWaterMark: SOCKET_HWM }, (socket) => sniff(socket, port));
-  // Node closes sockets beyond maxConnections at accept and says so with 'drop'
   const cap = options.maxConnections ?? 10000;
-  if (cap > 0) server.maxConnections = cap;
+  if (!Number.isInteger(cap) || cap < 0) throw new UsageError(`maxConnections is a whole number (0 = no cap), not ${cap}`);
   let refused = 0;
-  server.on('drop', () => {
-    refused++;
-    try {
-      options.onRefused?.(refused);
-    } catch {
-      /* a logging callback's failure is not the server's */
-    }
-  });
   const sockets = new Set<net.Socket>();
+  // one listening socket for every client: the first octets decide what each connection is.
+  // The cap is counted here, not with net.Server.maxConnections: in a cluster worker Node refuses
+  // the handle over that cap and the primary hands it to the next worker, round and round.
+  const server = net.createServer({ highWaterMark: SOCKET_HWM });
   server.on('connection', (socket: net.Socket) => {
+    if (cap > 0 && sockets.size >= cap) {
+      refused++;
+      socket.on('error', () => undefined);
+      socket.destroy();
+      try {
+        options.onRefused?.(refused);
+      } catch {
+        /* a logging callback's failure is not the server's */
+      }
+      return;
+    }
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
+    sniff(socket, port);
   });
   return {
     server,

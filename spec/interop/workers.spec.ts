@@ -4,7 +4,8 @@
 // a worker that keeps dying is given up with a line on stderr, and SIGTERM under load drains every
 // worker: no request that got its response headers is lost, and the primary exits 0 after the last.
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import { connect } from '../../lib/node/client.js';
 import { type Child, child, itWith } from './helpers.js';
@@ -169,4 +170,46 @@ describe('--workers that cannot start', () => {
       busy.close();
     }
   });
+});
+
+/** CPU time (user + system) a process used so far, in ms (Linux /proc, USER_HZ 100). */
+function cpuMs(pid: number): number {
+  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(f[11]) + Number(f[12])) * 10;
+}
+
+describe('found by the review (issue 14): --workers with --max-connections', () => {
+  it('found by the review (issue 14): sockets over each worker\'s cap are closed at once and counted (no handle handed between workers forever, no CPU spent)', async () => {
+    const s = await child(CLI, ['serve', '--port', '0', '--workers', '2', '--max-connections', '2', '--handshake-timeout', '0', '--no-tls']);
+    const sockets: net.Socket[] = [];
+    try {
+      await until(() => /worker 2 listening/.test(s.output()), 'the workers');
+      const pids = [s.proc.pid!, ...(await workerPids(s))];
+      let closedByServer = 0;
+      for (let i = 0; i < 40; i++) {
+        const c = net.connect(s.port, '127.0.0.1');
+        c.on('error', () => undefined);
+        c.on('close', () => closedByServer++);
+        sockets.push(c);
+      }
+      // 2 per worker stay (idle, no deadline); every other one is closed at accept
+      await until(() => closedByServer === 36, `36 closed by the server (${closedByServer} so far)`);
+      const before = pids.map(cpuMs);
+      await sleep(1000);
+      const spent = pids.map((p, i) => cpuMs(p) - before[i]!);
+      for (const ms of spent) expect(ms).toBeLessThan(300); // was 600-1000 ms a second in each, bouncing handles
+      const st = await s.stats() as unknown as Record<string, number>;
+      expect([st.connections, st.refused]).toEqual([4, 36]);
+      await until(() => [...s.output().matchAll(/^worker \d: refused \d+ connection\(s\) over --max-connections \((\d+) in all\)$/gm)].length >= 2, 'both workers log refusals');
+      expect(s.output()).not.toMatch(/: connection (3|4|5)\d* from/); // a refused socket is not logged as a connection
+      for (const c of sockets) c.destroy();
+      await s.settled(3000, 0);
+      const c = await connect(s.url);
+      expect((await c.request({ path: '/' })).status).toBe(200);
+      await c.close();
+    } finally {
+      for (const c of sockets) c.destroy();
+      await s.stop();
+    }
+  }, 30000);
 });
