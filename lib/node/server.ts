@@ -6,7 +6,9 @@
  * - the HTTP/2 connection preface: h2c with prior knowledge (RFC 9113 §3.3);
  * - an HTTP/1.1 request with `Upgrade: h2c` (RFC 7540 §3.2): upgraded;
  * - any other HTTP/1.1 request: with `tls`, 308 to the `https://` URL of the same host, port and
- *   path; without, 505 with a hint instead of a hang;
+ *   path; without, 505 with a hint instead of a hang; a malformed one (no or several `Host`
+ *   fields, an invalid `Host`, a request target that is neither a path nor an http(s) URL, an
+ *   invalid `Content-Length`, a bad field line) gets 400 (RFC 9112 §3.2, §3.2.2, §5, §6.3);
  * - anything else: GOAWAY PROTOCOL_ERROR (RFC 9113 §3.4).
  * Each connection is a Session; the server keeps them so that `close()` can drain them all
  * gracefully, and `stats()` tells what they hold.
@@ -30,9 +32,11 @@ export interface H2ServerOptions extends SessionOptions {
   /**
    * With `tls`: what the port does for a client whose first octet is not a TLS handshake record.
    * - `'h2c'` (default): the HTTP/2 preface gets h2c with prior knowledge, an HTTP/1.1 request
-   *   with `Upgrade: h2c` and `HTTP2-Settings` is upgraded, and any other HTTP/1.1 request gets
-   *   `308 Permanent Redirect` (with `cache-control: no-store`) to `https://` + its `Host` (or the
-   *   address it reached) + this port + its path.
+   *   with `Upgrade: h2c`, `Connection: Upgrade, HTTP2-Settings` and one `HTTP2-Settings` is
+   *   upgraded, and any other HTTP/1.1 request gets `308 Permanent Redirect` (with
+   *   `cache-control: no-store`) to `https://` + the host it asked for (an absolute-form target's
+   *   authority, else its `Host`, else the address it reached) + that authority's port (else this
+   *   port) + its path.
    * - `'redirect'`: HTTP/2 over TLS only; every HTTP/1.1 request gets that 308 (`Upgrade: h2c`
    *   ignored), and the HTTP/2 preface gets GOAWAY PROTOCOL_ERROR.
    *
@@ -110,37 +114,43 @@ function chooseAlpn({ protocols }: { protocols: string[] }): string | undefined 
 /** What {@link sniff} needs from its server. */
 interface Port {
   open(socket: net.Socket): Session;
-  /** The raw socket now carries a session (over TLS, the TLS socket is the session's). */
-  carries(raw: net.Socket): void;
   handshakeMs: number;
-  secureContext: tls.SecureContext | undefined;
+  /** Takes a raw socket whose first octets (put back in front of it) are a TLS handshake. */
+  tls: ((raw: net.Socket, sniffed: Sniffed) => void) | undefined;
   cleartext: 'h2c' | 'redirect';
+}
+
+/** What the sniffing of a socket hands to the TLS server: when it was accepted, and how to stop its deadline. */
+interface Sniffed {
+  acceptedAt: number;
+  handshakeDone: () => void;
 }
 
 export function createH2Server(handler: Handler, options: H2ServerOptions = {}): H2Server {
   const sessions = new Set<Session>();
   let idle: (() => void) | undefined;
   const withSession = new WeakSet<net.Socket>();
+  const handshakeMs = timerMs(options.handshakeTimeout, 10000);
+  const open = (socket: net.Socket): Session => {
+    withSession.add(socket);
+    const s = new Session(socket, handler, {
+      ...options,
+      onClose: (info) => {
+        sessions.delete(s);
+        try {
+          options.onClose?.(info);
+        } finally {
+          idle?.();
+        }
+      },
+    });
+    sessions.add(s);
+    return s;
+  };
   const port: Port = {
-    open: (socket: net.Socket): Session => {
-      withSession.add(socket);
-      const s = new Session(socket, handler, {
-        ...options,
-        onClose: (info) => {
-          sessions.delete(s);
-          try {
-            options.onClose?.(info);
-          } finally {
-            idle?.();
-          }
-        },
-      });
-      sessions.add(s);
-      return s;
-    },
-    carries: (raw) => withSession.add(raw),
-    handshakeMs: timerMs(options.handshakeTimeout, 10000),
-    secureContext: options.tls ? tls.createSecureContext({ ...H2_TLS_OPTIONS, ...options.tls }) : undefined,
+    open,
+    handshakeMs,
+    tls: options.tls ? tlsPort(options.tls, handshakeMs, open, (raw) => withSession.add(raw)) : undefined,
     cleartext: options.cleartext ?? 'h2c',
   };
   const cap = options.maxConnections ?? 10000;
@@ -209,9 +219,9 @@ const MAX_HTTP1_HEAD = 16384;
 /**
  * Reads the first octets of a connection and decides: a TLS handshake (when the server has TLS),
  * the HTTP/2 preface (h2c with prior knowledge), an HTTP/1.1 request (Upgrade: h2c, else the 308
- * to https or the 505 hint), or neither — then, as RFC 9113 §3.4 asks, a connection error
- * PROTOCOL_ERROR: GOAWAY and close. One deadline, from accept, covers the first octets, the TLS
- * handshake and (in the session) the client's preface and SETTINGS.
+ * to https or the 505 hint, or 400 when it is malformed), or neither — then, as RFC 9113 §3.4
+ * asks, a connection error PROTOCOL_ERROR: GOAWAY and close. One deadline, from accept, covers
+ * the first octets, the TLS handshake and (in the session) the client's preface and SETTINGS.
  */
 function sniff(socket: net.Socket, port: Port): void {
   let buffered: Buffer = Buffer.alloc(0);
@@ -236,12 +246,14 @@ function sniff(socket: net.Socket, port: Port): void {
   };
   const decide = (chunk: Buffer): void => {
     buffered = buffered.length === 0 ? chunk : Buffer.concat([buffered, chunk]);
-    if (port.secureContext !== undefined && buffered[0] === TLS_HANDSHAKE) {
+    if (port.tls !== undefined && buffered[0] === TLS_HANDSHAKE) {
       socket.off('data', onData); // the deadline runs on until the handshake is done
-      secure(socket, buffered, port, acceptedAt, stopDeadline);
+      socket.pause();
+      socket.unshift(buffered);
+      port.tls(socket, { acceptedAt, handshakeDone: stopDeadline });
       return;
     }
-    const h2c = port.secureContext === undefined || port.cleartext === 'h2c';
+    const h2c = port.tls === undefined || port.cleartext === 'h2c';
     const n = Math.min(buffered.length, CLIENT_PREFACE.length);
     if (Buffer.compare(buffered.subarray(0, n), Buffer.from(CLIENT_PREFACE.subarray(0, n))) === 0) {
       if (n < CLIENT_PREFACE.length) return; // could still be the preface
@@ -268,94 +280,183 @@ function sniff(socket: net.Socket, port: Port): void {
       return;
     }
     decided();
-    const head = buffered.subarray(0, end).toString('latin1').split('\r\n');
-    const [method = '', path = '/'] = head[0]!.split(' ');
-    const fields: HeaderField[] = [];
-    for (const l of head.slice(1)) {
-      const i = l.indexOf(':');
-      if (i > 0) fields.push([l.slice(0, i).trim().toLowerCase(), l.slice(i + 1).trim()]);
-    }
-    const get = (k: string) => fields.find(([name]) => name === k)?.[1];
-    const upgrade = get('upgrade')?.toLowerCase().split(/\s*,\s*/).includes('h2c');
-    const settings = get('http2-settings');
-    const hasBody = Number(get('content-length') ?? 0) > 0 || get('transfer-encoding') !== undefined;
-    if (h2c && upgrade && settings !== undefined && !hasBody) {
-      if (!validUpgradeSettings(settings)) {
-        // RFC 7540 §3.2.1: the server must not upgrade with a bad HTTP2-Settings
-        endAndLinger(socket, 'HTTP/1.1 400 Bad Request\r\ncontent-type: text/plain\r\nconnection: close\r\ncontent-length: 29\r\n\r\nHTTP2-Settings is not valid.\n');
-        return;
-      }
-      socket.write('HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n\r\n');
-      const headers = fields.filter(([name]) => !['connection', 'upgrade', 'http2-settings', 'keep-alive', 'transfer-encoding', 'proxy-connection', 'te'].includes(name))
-        .map(([name, v]): HeaderField => (name === 'host' ? [':authority', v] : [name, v]));
-      try {
-        port.open(socket).startUpgraded(settings, { method, path, headers }, buffered.subarray(end + 4), acceptedAt);
-      } catch {
-        socket.destroy();
-      }
-      return;
-    }
-    if (port.secureContext !== undefined) redirectToHttps(socket, get('host'), path);
-    else endAndLinger(socket, RESPONSE_505);
+    http1(socket, port, h2c, buffered.subarray(0, end).toString('latin1'), buffered.subarray(end + 4), acceptedAt);
   };
   socket.on('data', onData);
   socket.on('error', () => socket.destroy());
   socket.on('close', stopDeadline);
 }
 
+/** A field name: a token (RFC 9110 §5.1). */
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+/** A field value: visible octets, obs-text, SP and HTAB; no other control (RFC 9110 §5.5). */
+const FIELD_VALUE = /^[\x20\x09\x21-\x7e\x80-\xff]*$/;
+/** Octets a request target never carries: controls (RFC 9112 §3.2). */
+const TARGET_CTL = /[\x00-\x20\x7f]/;
+/** Connection-specific fields an upgraded request does not carry into HTTP/2 (RFC 9113 §8.2.2). */
+const HOP_BY_HOP = new Set(['connection', 'upgrade', 'http2-settings', 'keep-alive', 'transfer-encoding', 'proxy-connection', 'te', 'host']);
+
+/** A request's target, classified (RFC 9112 §3.2). */
+type Target =
+  | { form: 'origin'; path: string; authority?: undefined }
+  | { form: 'absolute'; path: string; authority: Authority }
+  | { form: 'asterisk'; path: '*'; authority?: undefined };
+
+/** A validated host and its port as the client wrote them. */
+interface Authority {
+  /** A DNS name, an IPv4 address, or a bracketed IPv6 literal. */
+  host: string;
+  /** The port written after it, when there was one. */
+  port: number | undefined;
+}
+
+/** A `Host` value or an http(s) URI's authority: a DNS name, an IPv4 address or a bracketed IPv6 literal, then an optional port; nothing else (no userinfo). */
+const AUTHORITY = /^(?:\[([0-9A-Fa-f:.]+)\]|([A-Za-z0-9._-]{1,253}))(?::(\d{0,5}))?$/;
+
+/** `value` as host and port (RFC 3986 §3.2.2–3, the subset a browser or curl sends), or undefined when it is not one. */
+function parseAuthority(value: string): Authority | undefined {
+  const m = AUTHORITY.exec(value);
+  if (m === null) return undefined;
+  if (m[1] !== undefined && !net.isIPv6(m[1])) return undefined;
+  const port = m[3] === undefined || m[3] === '' ? undefined : Number(m[3]);
+  if (port !== undefined && port > 65535) return undefined;
+  return { host: m[1] !== undefined ? `[${m[1]}]` : m[2]!, port };
+}
+
+/** The target's form, or undefined when it is one this port cannot answer (authority-form, another scheme, userinfo, a fragment, controls): 400. */
+function classifyTarget(method: string, target: string): Target | undefined {
+  if (TARGET_CTL.test(target) || target.includes('#')) return undefined;
+  if (target.startsWith('/')) return { form: 'origin', path: target };
+  if (target === '*') return method === 'OPTIONS' ? { form: 'asterisk', path: '*' } : undefined;
+  const m = /^https?:\/\/([^/?]*)(.*)$/i.exec(target);
+  if (m === null) return undefined;
+  const authority = parseAuthority(m[1]!);
+  if (authority === undefined) return undefined;
+  const rest = m[2]!;
+  return { form: 'absolute', authority, path: rest === '' ? '/' : rest.startsWith('?') ? `/${rest}` : rest };
+}
+
+/** The comma-separated tokens of every field named `name`, lowercased (RFC 9110 §5.6.1). */
+function tokens(fields: readonly HeaderField[], name: string): string[] {
+  const out: string[] = [];
+  for (const [n, v] of fields) {
+    if (n !== name) continue;
+    for (const t of v.split(',')) {
+      const x = t.trim().toLowerCase();
+      if (x !== '') out.push(x);
+    }
+  }
+  return out;
+}
+
 /**
- * TLS on the accepted socket: the octets read so far go back in front of the stream, a server
- * `TLSSocket` wraps it, and once the handshake is done ALPN `h2` starts a session (with the
- * deadline counted from accept); anything else gets the 505 hint over HTTP/1.1. A failed
- * handshake closes this socket only.
+ * A whole HTTP/1.x request head on the one port: `Upgrade: h2c` (RFC 7540 §3.2) when allowed and
+ * asked for as RFC 9110 §7.8 says, else the 308 to https (or the 505 hint without TLS); 400 for a
+ * malformed request (RFC 9112 §3.2: a missing, repeated or invalid `Host`; a target this port does
+ * not answer; a bad field line; an invalid `Content-Length`, §6.3).
  */
-function secure(raw: net.Socket, first: Buffer, port: Port, acceptedAt: number, handshakeDone: () => void): void {
-  raw.pause();
-  raw.unshift(first);
-  const socket = new tls.TLSSocket(raw, { isServer: true, secureContext: port.secureContext, ALPNCallback: chooseAlpn, highWaterMark: SOCKET_HWM } as tls.TLSSocketOptions);
-  socket.on('error', () => socket.destroy());
-  // 'secure': the handshake is complete (the server-side event of a TLSSocket made by its constructor)
-  socket.once('secure', () => {
+function http1(socket: net.Socket, port: Port, h2c: boolean, head: string, rest: Buffer, acceptedAt: number): void {
+  const lines = head.split('\r\n');
+  const [method = '', target = '', version = ''] = lines[0]!.split(' ');
+  const fields: HeaderField[] = [];
+  for (let i = 1; i < lines.length; i++) {
+    const l = lines[i]!;
+    const colon = l.indexOf(':');
+    const name = l.slice(0, colon);
+    const value = l.slice(colon + 1).replace(/^[ \t]+|[ \t]+$/g, '');
+    // no colon, space before it, obs-fold, a bare CR or LF, a control in the value: RFC 9112 §5
+    if (colon <= 0 || !TOKEN.test(name) || !FIELD_VALUE.test(value)) return badRequest(socket, 'a header field line is malformed');
+    fields.push([name.toLowerCase(), value]);
+  }
+  const hosts = fields.filter(([n]) => n === 'host');
+  const http11 = version === 'HTTP/1.1';
+  if (hosts.length === 0 && http11) return badRequest(socket, 'an HTTP/1.1 request needs a Host header field');
+  if (hosts.length > 1) return badRequest(socket, 'the request has more than one Host header field');
+  const host = hosts.length === 1 ? parseAuthority(hosts[0]![1]) : undefined;
+  if (hosts.length === 1 && host === undefined) return badRequest(socket, 'the Host header field is not a valid host[:port]');
+  const lengths = tokens(fields, 'content-length');
+  if (lengths.some((l) => !/^\d{1,15}$/.test(l) || Number(l) !== Number(lengths[0]))) return badRequest(socket, 'the Content-Length header field is not valid');
+  const t = classifyTarget(method, target);
+  if (t === undefined) return badRequest(socket, 'the request target is neither a path nor an http(s) URL');
+  // RFC 9112 §3.2.2: an absolute-form target's authority wins over Host
+  const authority = t.authority ?? host;
+
+  // Upgrade: h2c — not in HTTP/1.0 (RFC 9110 §7.8), only when listed in Connection with HTTP2-Settings (RFC 7540 §3.2)
+  const connection = tokens(fields, 'connection');
+  const asksUpgrade = h2c && http11 && tokens(fields, 'upgrade').includes('h2c') && connection.includes('upgrade') && connection.includes('http2-settings');
+  const settings = fields.filter(([n]) => n === 'http2-settings');
+  const hasBody = (lengths.length > 0 && Number(lengths[0]) > 0) || fields.some(([n]) => n === 'transfer-encoding');
+  if (asksUpgrade && settings.length > 0 && !hasBody) {
+    // RFC 7540 §3.2.1: exactly one HTTP2-Settings, and a valid one, or no upgrade
+    if (settings.length > 1) return badRequest(socket, 'the request has more than one HTTP2-Settings header field');
+    if (!validUpgradeSettings(settings[0]![1])) return badRequest(socket, 'HTTP2-Settings is not valid');
+    socket.write('HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n\r\n');
+    const headers: HeaderField[] = [];
+    if (authority !== undefined) headers.push([':authority', authority.port === undefined ? authority.host : `${authority.host}:${authority.port}`]);
+    for (const [n, v] of fields) if (!HOP_BY_HOP.has(n)) headers.push([n, v]);
     try {
-      handshakeDone();
-      if (socket.alpnProtocol !== 'h2') {
-        endAndLinger(socket, RESPONSE_505);
-        return;
-      }
-      port.carries(raw);
-      port.open(socket).start(undefined, acceptedAt);
+      port.open(socket).startUpgraded(settings[0]![1], { method, path: t.path, headers }, rest, acceptedAt);
     } catch {
       socket.destroy();
     }
-  });
+    return;
+  }
+  if (port.tls === undefined) return endAndLinger(socket, RESPONSE_505);
+  if (t.form === 'asterisk') return badRequest(socket, 'OPTIONS * has nothing to redirect to');
+  redirectToHttps(socket, authority, t.path);
 }
 
-/** A `Host` header's host: a DNS name, an IPv4 address or a bracketed IPv6 literal, without its port. */
-const HOST = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)(?::\d{0,5})?$/;
+/** 400 with a line saying why, and the socket closes (RFC 9112 §3.2). */
+function badRequest(socket: net.Socket, why: string): void {
+  const body = `${why}.\n`;
+  endAndLinger(socket, `HTTP/1.1 400 Bad Request\r\ncontent-type: text/plain\r\nconnection: close\r\ncontent-length: ${body.length}\r\n\r\n${body}`);
+}
+
+/**
+ * TLS on an accepted socket (the octets sniffed put back in front of it): a server `TLSSocket`
+ * wraps it, and once the handshake is done ALPN `h2` starts a session (with the deadline counted
+ * from accept); anything else gets the 505 hint over HTTP/1.1. A failed handshake closes this
+ * socket only.
+ */
+function tlsPort(material: { cert: string | Buffer; key: string | Buffer }, _handshakeMs: number, open: (socket: net.Socket) => Session, carries: (raw: net.Socket) => void): (raw: net.Socket, sniffed: Sniffed) => void {
+  const secureContext = tls.createSecureContext({ ...H2_TLS_OPTIONS, ...material });
+  return (raw, sniffed) => {
+    const socket = new tls.TLSSocket(raw, { isServer: true, secureContext, ALPNCallback: chooseAlpn, highWaterMark: SOCKET_HWM } as tls.TLSSocketOptions);
+    socket.on('error', () => socket.destroy());
+    // 'secure': the handshake is complete (the server-side event of a TLSSocket made by its constructor)
+    socket.once('secure', () => {
+      try {
+        sniffed.handshakeDone();
+        if (socket.alpnProtocol !== 'h2') {
+          endAndLinger(socket, RESPONSE_505);
+          return;
+        }
+        carries(raw);
+        open(socket).start(undefined, sniffed.acceptedAt);
+      } catch {
+        socket.destroy();
+      }
+    });
+  };
+}
 
 /**
  * An HTTP/1.1 request on a TLS server's port: `308 Permanent Redirect` to `https://` + the host it
- * asked for (or the address it reached) + this port + its path. `cache-control: no-store` keeps a
- * browser from remembering the redirect after the server runs without TLS on the same port.
+ * asked for (or the address it reached) + the port it asked for (else this port) + its path.
+ * `cache-control: no-store` keeps a browser from remembering the redirect after the server runs
+ * without TLS on the same port.
  */
-function redirectToHttps(socket: net.Socket, hostHeader: string | undefined, target: string): void {
-  let host = hostHeader === undefined ? undefined : HOST.exec(hostHeader)?.[1];
+function redirectToHttps(socket: net.Socket, authority: Authority | undefined, target: string): void {
+  let host = authority?.host;
   if (host === undefined) {
     const local = socket.localAddress ?? '127.0.0.1';
     host = net.isIPv6(local) ? `[${local}]` : local;
   }
-  let path = target;
-  if (!path.startsWith('/')) {
-    try {
-      const u = new URL(path); // absolute-form (RFC 9112 §3.2.2)
-      path = u.pathname + u.search;
-    } catch {
-      path = '/'; // '*' or authority-form
-    }
-  }
+  // the port the client used (behind a port mapping it is not ours), else ours
+  const portNumber = authority?.port ?? socket.localPort;
   // octets a Location must not carry as they are
-  path = path.replace(/[^\x21-\x7e]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0')}`);
-  const location = `https://${host}:${socket.localPort}${path}`;
+  const path = target.replace(/[^\x21-\x7e]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0')}`);
+  const location = `https://${host}:${portNumber}${path}`;
   const body = `This server speaks HTTP/2; over HTTP/1.1 it redirects to TLS: ${location}\n`;
   endAndLinger(socket, `HTTP/1.1 308 Permanent Redirect\r\nlocation: ${location}\r\ncache-control: no-store\r\ncontent-type: text/plain\r\nconnection: close\r\ncontent-length: ${body.length}\r\n\r\n${body}`);
 }

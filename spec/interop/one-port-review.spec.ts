@@ -114,3 +114,125 @@ describe('found by the review (issue 14): maxConnections', () => {
     }
   });
 });
+
+describe('found by the review (issue 14): the 308 and HTTP/1.1 rules', () => {
+  let s: Awaited<ReturnType<typeof startServer>>;
+  beforeAll(async () => {
+    s = await startServer({ tls: material });
+  });
+  afterAll(async () => {
+    await s.h2.close();
+  });
+
+  it('found by the review (issue 14): only a path or an http(s) URL is redirected; any other request target gets 400, never a Location on another host', async () => {
+    for (const target of ['x:@evil.example/p', 'a:@evil.example', 'javascript:alert(1)', 'ftp://evil.example/x', 'http://user@evil.example/x', 'http://evil.example:1@x/', 'http:///x', 'evil.example:443', '*', '/a#frag']) {
+      const answer = await exchange(s.port, `GET ${target} HTTP/1.1\r\nHost: localhost\r\n\r\n`);
+      expect([target, statusOf(answer), locationOf(answer)]).toEqual([target, '400', undefined]);
+    }
+    expect(statusOf(await exchange(s.port, 'CONNECT evil.example:443 HTTP/1.1\r\nHost: evil.example:443\r\n\r\n'))).toBe('400');
+    expect(statusOf(await exchange(s.port, 'OPTIONS * HTTP/1.1\r\nHost: localhost\r\n\r\n'))).toBe('400');
+    // every Location is https://, on the host the request named, with a path
+    const cases: Array<[string, string, string]> = [
+      ['/p?q=1', 'localhost', `https://localhost:${s.port}/p?q=1`],
+      ['//evil.example/x', 'localhost', `https://localhost:${s.port}//evil.example/x`],
+      ['/\\evil.example', 'localhost', `https://localhost:${s.port}/\\evil.example`],
+      ['HTTP://h.test:8443', 'other.test', 'https://h.test:8443/'],
+      ['https://h.test?x=1', 'other.test', `https://h.test:${s.port}/?x=1`],
+    ];
+    for (const [target, host, expected] of cases) {
+      const location = locationOf(await exchange(s.port, `GET ${target} HTTP/1.1\r\nHost: ${host}\r\n\r\n`));
+      expect([target, location]).toEqual([target, expected]);
+      const u = new URL(location!);
+      expect([target, u.protocol, u.username, u.password]).toEqual([target, 'https:', '', '']);
+    }
+  });
+
+  it('found by the review (issue 14): HTTP/1.1 without Host, with two Host fields, with an invalid Host, or with a malformed field line gets 400 (RFC 9112 §3.2, §5)', async () => {
+    const bad = [
+      'GET / HTTP/1.1\r\n\r\n',
+      'GET http://h.test/ HTTP/1.1\r\n\r\n', // absolute-form still needs Host
+      'GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n',
+      'GET / HTTP/1.1\r\nHost: a\r\nhost: a\r\n\r\n',
+      'GET / HTTP/1.1\r\nHost: user@evil.example\r\n\r\n',
+      'GET / HTTP/1.1\r\nHost: a b"c\r\n\r\n',
+      'GET / HTTP/1.1\r\nHost: \r\n\r\n',
+      'GET / HTTP/1.1\r\nHost: h.test:99999\r\n\r\n',
+      'GET / HTTP/1.1\r\nHost: [not:an:ipv6]\r\n\r\n',
+      `GET / HTTP/1.1\r\nHost: ${'a'.repeat(300)}\r\n\r\n`,
+      'GET / HTTP/1.1\r\nHost: a\rX-I: 1\r\n\r\n',
+      'GET / HTTP/1.1\r\nHost: a\nLocation: x\r\n\r\n',
+      'GET / HTTP/1.1\r\nHost: a\r\nX-Folded: 1\r\n 2\r\n\r\n',
+      'GET / HTTP/1.1\r\nHost : a\r\n\r\n',
+      'GET / HTTP/1.1\r\nHost: a\r\nno colon here\r\n\r\n',
+      'GET / HTTP/1.0\r\nHost: a\r\nHost: b\r\n\r\n',
+      'GET / HTTP/1.1\r\nHost: a\r\nContent-Length: abc\r\n\r\n',
+      'GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 5, 6\r\n\r\n',
+      'GET /\x00 HTTP/1.1\r\nHost: a\r\n\r\n',
+    ];
+    for (const req of bad) {
+      const answer = await exchange(s.port, req);
+      expect([req, statusOf(answer), locationOf(answer)]).toEqual([req, '400', undefined]);
+      expect(answer).toMatch(/\r\nconnection: close\r\n/);
+    }
+    // HTTP/1.0 needs no Host: the address reached
+    expect(locationOf(await exchange(s.port, 'GET /x HTTP/1.0\r\n\r\n'))).toBe(`https://127.0.0.1:${s.port}/x`);
+    expect(locationOf(await exchange(s.port, 'POST /x HTTP/1.1\r\nHost: localhost\r\nContent-Length: 5, 5\r\n\r\nhello'))).toBe(`https://localhost:${s.port}/x`);
+    await until(() => s.h2.stats().connections === 0, 'every socket released');
+  });
+
+  it('found by the review (issue 14): the 308 keeps the port of Host (what the client used, e.g. behind -p 8443:8080), else our port', async () => {
+    expect(locationOf(await exchange(s.port, 'GET /a HTTP/1.1\r\nHost: localhost:8443\r\n\r\n'))).toBe('https://localhost:8443/a');
+    expect(locationOf(await exchange(s.port, 'GET /a HTTP/1.1\r\nHost: localhost\r\n\r\n'))).toBe(`https://localhost:${s.port}/a`);
+    expect(locationOf(await exchange(s.port, 'GET /a HTTP/1.1\r\nHost: localhost:\r\n\r\n'))).toBe(`https://localhost:${s.port}/a`);
+    expect(locationOf(await exchange(s.port, 'GET /a HTTP/1.1\r\nHost: [::1]:8443\r\n\r\n'))).toBe('https://[::1]:8443/a');
+  });
+});
+
+describe('found by the review (issue 14): Upgrade: h2c only as RFC 9110 §7.8 and RFC 7540 §3.2 allow', () => {
+  const SETTINGS = 'AAMAAABkAAQAAP__';
+  // answers with the authority and path it was asked for
+  const handler: Handler = (req, res) => {
+    res.respond(200, [['content-type', 'text/plain']]);
+    res.end(`asked for ${req.authority} ${req.path}`);
+  };
+  const up = (head: string, extra = `Connection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: ${SETTINGS}\r\n`) => `${head}\r\n${extra}\r\n`;
+
+  it('found by the review (issue 14): ignored in HTTP/1.0 and without Connection: Upgrade, HTTP2-Settings; two HTTP2-Settings or a bad Content-Length get 400; an absolute-form target gives :authority and :path', async () => {
+    const clear = await startServer({ handler });
+    const secure = await startServer({ handler, tls: material });
+    try {
+      const preface = Buffer.concat([Buffer.from(CLIENT_PREFACE), frameFactory().settings().encode()]).toString('latin1');
+      const cases: Array<[string, string, string]> = [
+        // [request, answer without TLS, answer with TLS]
+        [up('GET /x HTTP/1.0\r\nHost: localhost'), '505', '308'],
+        [up('GET /x HTTP/1.1\r\nHost: localhost', `Upgrade: h2c\r\nHTTP2-Settings: ${SETTINGS}\r\n`), '505', '308'],
+        [up('GET /x HTTP/1.1\r\nHost: localhost', `Connection: Upgrade\r\nUpgrade: h2c\r\nHTTP2-Settings: ${SETTINGS}\r\n`), '505', '308'],
+        [up('GET /x HTTP/1.1\r\nHost: localhost', `Connection: HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: ${SETTINGS}\r\n`), '505', '308'],
+        [up('GET /x HTTP/1.1\r\nHost: localhost', 'Connection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\n'), '505', '308'],
+        [up('GET /x HTTP/1.1\r\nHost: localhost', `Connection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: ${SETTINGS}\r\nHTTP2-Settings: ${SETTINGS}\r\n`), '400', '400'],
+        [up('GET /x HTTP/1.1\r\nHost: localhost\r\nContent-Length: abc'), '400', '400'],
+        [up('GET /x HTTP/1.1'), '400', '400'], // no Host
+        [up('CONNECT evil.example:443 HTTP/1.1\r\nHost: evil.example:443'), '400', '400'],
+      ];
+      for (const [req, withoutTls, withTls] of cases) {
+        expect([req, statusOf(await exchange(clear.port, req + preface, 1500))]).toEqual([req, withoutTls]);
+        expect([req, statusOf(await exchange(secure.port, req + preface, 1500))]).toEqual([req, withTls]);
+      }
+      // upgraded: the request as HTTP/2 stream 1, with :authority from the absolute-form target (§3.2.2)
+      for (const [req, asked] of [
+        [up('GET /p?q HTTP/1.1\r\nHost: h.test:81'), 'asked for h.test:81 /p?q'],
+        [up('GET http://a.test:82/x?y HTTP/1.1\r\nHost: other.test'), 'asked for a.test:82 /x?y'],
+        [up('GET /two HTTP/1.1\r\nHost: h.test', `Connection: keep-alive\r\nConnection: Upgrade, HTTP2-Settings\r\nUpgrade: websocket, h2c\r\nHTTP2-Settings: ${SETTINGS}\r\n`), 'asked for h.test /two'],
+      ] as const) {
+        for (const port of [clear.port, secure.port]) {
+          const answer = await exchange(port, req + preface, 3000, (out) => out.includes(asked));
+          expect([req, statusOf(answer)]).toEqual([req, '101']);
+          expect(answer).toContain(asked);
+        }
+      }
+    } finally {
+      await clear.h2.close();
+      await secure.h2.close();
+    }
+  });
+});

@@ -108,9 +108,9 @@ describe('one port for every client: `h2sched serve` as npm start runs it', () =
     expect(head.stdout).toMatch(/^HTTP\/1\.1 308 Permanent Redirect\r\n/);
     expect(head.stdout).toContain(`location: https://127.0.0.1:${port}/css/site.css?v=2\r\n`);
     expect(head.stdout).toContain('cache-control: no-store\r\n');
-    // the host the client asked for, our port
+    // the host and port the client asked for (behind a port mapping the port it used is not ours)
     const named = await run('curl', ['-sS', '--http1.1', '-D', '-', '-o', '/dev/null', '-H', 'Host: localhost:9999', `http://127.0.0.1:${port}/`]);
-    expect(named.stdout).toContain(`location: https://localhost:${port}/\r\n`);
+    expect(named.stdout).toContain('location: https://localhost:9999/\r\n');
     const followed = await run('curl', ['-sSL', '-k', '-o', '/dev/null', '-w', '%{http_version} %{http_code} %{url_effective}', `http://127.0.0.1:${port}/`]);
     expect(followed.stdout).toBe(`2 200 https://127.0.0.1:${port}/`);
   });
@@ -219,19 +219,18 @@ describe('createH2Server on one port (in process)', () => {
     material = { cert: c.cert, key: c.key, ca: c.cert };
   });
 
-  it('the 308 keeps the host asked for (a name, an IPv6 literal) with our port, takes the path of an absolute-form target, and falls back to the address reached', async () => {
+  it('the 308 keeps the host and port asked for (a name, an IPv6 literal; our port when Host has none), takes host and path of an absolute-form target, and falls back to the address reached', async () => {
     const s = await startServer({ tls: { cert: material.cert, key: material.key } });
     try {
       const location = async (req: string) => /\r\nlocation: (\S+)\r\n/.exec(await http1(s.port, req))?.[1];
-      expect(await location('GET /a/b?c=d HTTP/1.1\r\nHost: example.test:1234\r\n\r\n')).toBe(`https://example.test:${s.port}/a/b?c=d`);
-      expect(await location('GET / HTTP/1.1\r\nHost: [::1]:80\r\n\r\n')).toBe(`https://[::1]:${s.port}/`);
-      expect(await location('GET http://proxy.test/x?y HTTP/1.1\r\nHost: h.test\r\n\r\n')).toBe(`https://h.test:${s.port}/x?y`);
+      expect(await location('GET /a/b?c=d HTTP/1.1\r\nHost: example.test:1234\r\n\r\n')).toBe('https://example.test:1234/a/b?c=d');
+      expect(await location('GET /a HTTP/1.1\r\nHost: example.test\r\n\r\n')).toBe(`https://example.test:${s.port}/a`);
+      expect(await location('GET / HTTP/1.1\r\nHost: [::1]:80\r\n\r\n')).toBe('https://[::1]:80/');
+      expect(await location('GET http://proxy.test/x?y HTTP/1.1\r\nHost: h.test\r\n\r\n')).toBe(`https://proxy.test:${s.port}/x?y`);
       expect(await location('GET /no-host HTTP/1.0\r\n\r\n')).toBe(`https://127.0.0.1:${s.port}/no-host`);
-      expect(await location('GET /bad HTTP/1.1\r\nHost: a b"c\r\n\r\n')).toBe(`https://127.0.0.1:${s.port}/bad`);
-      expect(await location('OPTIONS * HTTP/1.1\r\nHost: h.test\r\n\r\n')).toBe(`https://h.test:${s.port}/`);
       // octets outside visible ASCII are percent-encoded as they came (here UTF-8)
       expect(await location('GET /caf\xe9 HTTP/1.1\r\nHost: h.test\r\n\r\n')).toBe(`https://h.test:${s.port}/caf%C3%A9`);
-      expect(s.h2.stats().connections).toBeLessThanOrEqual(7);
+      expect(s.h2.stats().connections).toBeLessThanOrEqual(6);
     } finally {
       await s.h2.close();
     }
