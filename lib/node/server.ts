@@ -10,6 +10,9 @@
  *   fields, an invalid `Host`, a request target that is neither a path nor an http(s) URL, an
  *   invalid `Content-Length`, a bad field line) gets 400 (RFC 9112 §3.2, §3.2.2, §5, §6.3);
  * - anything else: GOAWAY PROTOCOL_ERROR (RFC 9113 §3.4).
+ * TLS connections are handed to a `tls.Server` that never listens (its 'secureConnection' and
+ * 'tlsClientError' events, TLS errors after the handshake on the socket); renegotiation is refused
+ * (RFC 9113 §9.2.1: GOAWAY PROTOCOL_ERROR), a corrupt record closes the connection at once.
  * Each connection is a Session; the server keeps them so that `close()` can drain them all
  * gracefully, and `stats()` tells what they hold.
  */
@@ -19,7 +22,7 @@ import { CLIENT_PREFACE, ErrorCode } from '../constants.js';
 import { H2Connection } from '../connection/connection.js';
 import type { HeaderField } from '../hpack/types.js';
 import { UsageError } from '../errors.js';
-import { type StreamCounts, timerMs } from './endpoint.js';
+import { MAX_TIMER, type StreamCounts, timerMs } from './endpoint.js';
 import { type Handler, Session, type SessionOptions } from './session.js';
 
 /** Options of {@link createH2Server}. */
@@ -413,30 +416,67 @@ function badRequest(socket: net.Socket, why: string): void {
 }
 
 /**
- * TLS on an accepted socket (the octets sniffed put back in front of it): a server `TLSSocket`
- * wraps it, and once the handshake is done ALPN `h2` starts a session (with the deadline counted
- * from accept); anything else gets the 505 hint over HTTP/1.1. A failed handshake closes this
- * socket only.
+ * The raw socket under a server `TLSSocket`, among those handed to the TLS server: Node keeps it
+ * as `_parent`; failing that, the one with the same peer address and port (one TCP connection).
  */
-function tlsPort(material: { cert: string | Buffer; key: string | Buffer }, _handshakeMs: number, open: (socket: net.Socket) => Session, carries: (raw: net.Socket) => void): (raw: net.Socket, sniffed: Sniffed) => void {
-  const secureContext = tls.createSecureContext({ ...H2_TLS_OPTIONS, ...material });
-  return (raw, sniffed) => {
-    const socket = new tls.TLSSocket(raw, { isServer: true, secureContext, ALPNCallback: chooseAlpn, highWaterMark: SOCKET_HWM } as tls.TLSSocketOptions);
-    socket.on('error', () => socket.destroy());
-    // 'secure': the handshake is complete (the server-side event of a TLSSocket made by its constructor)
-    socket.once('secure', () => {
-      try {
-        sniffed.handshakeDone();
-        if (socket.alpnProtocol !== 'h2') {
-          endAndLinger(socket, RESPONSE_505);
-          return;
-        }
-        carries(raw);
-        open(socket).start(undefined, sniffed.acceptedAt);
-      } catch {
-        socket.destroy();
+function rawOf(socket: tls.TLSSocket, pending: ReadonlyMap<net.Socket, Sniffed>): net.Socket | undefined {
+  const parent = (socket as unknown as { _parent?: unknown })._parent;
+  if (parent instanceof net.Socket && pending.has(parent)) return parent;
+  for (const raw of pending.keys()) if (raw.remotePort === socket.remotePort && raw.remoteAddress === socket.remoteAddress) return raw;
+  return undefined;
+}
+
+/**
+ * TLS on accepted sockets: a `tls.Server` that never listens takes each one (`emit('connection')`,
+ * the octets sniffed put back in front of it), so that its TLS errors are events — a failed
+ * handshake is 'tlsClientError' (the socket closes), and after the handshake a TLS error (a corrupt
+ * record, renegotiation) is the socket's 'error'. Renegotiation is disabled (RFC 9113 §9.2.1: a
+ * connection error PROTOCOL_ERROR, so a GOAWAY PROTOCOL_ERROR goes out when it still can); any
+ * other TLS error closes the socket at once. Once the handshake is done ALPN `h2` starts a session
+ * (with the deadline counted from accept); `http/1.1` gets the 505 hint.
+ */
+function tlsPort(material: { cert: string | Buffer; key: string | Buffer }, handshakeMs: number, open: (socket: net.Socket) => Session, carries: (raw: net.Socket) => void): (raw: net.Socket, sniffed: Sniffed) => void {
+  const server = tls.createServer({
+    ...H2_TLS_OPTIONS,
+    ...material,
+    ALPNCallback: chooseAlpn,
+    // our deadline from accept closes the raw socket first; this is only a backstop
+    handshakeTimeout: handshakeMs > 0 ? handshakeMs : MAX_TIMER,
+  });
+  // sockets in their handshake (each leaves at its end or when it closes)
+  const pending = new Map<net.Socket, Sniffed>();
+  server.on('tlsClientError', (_e: Error, socket: tls.TLSSocket) => socket.destroy());
+  server.on('secureConnection', (socket: tls.TLSSocket) => {
+    const raw = rawOf(socket, pending);
+    const sniffed = raw === undefined ? undefined : pending.get(raw);
+    if (raw !== undefined) pending.delete(raw);
+    let session: Session | undefined;
+    socket.on('error', (e: NodeJS.ErrnoException) => {
+      // (registered before the session's own listener: the GOAWAY goes out before it ends)
+      if ((e.code === 'ERR_TLS_RENEGOTIATION_DISABLED' || e.code === 'ERR_TLS_SESSION_ATTACK') && session !== undefined && !session.isClosed) {
+        session.abort(ErrorCode.PROTOCOL_ERROR, 'TLS renegotiation is not allowed (RFC 9113 §9.2.1)');
+        return;
       }
+      socket.destroy(); // a TLS error: nothing more can be said on this connection
     });
+    try {
+      sniffed?.handshakeDone();
+      socket.disableRenegotiation();
+      if (socket.alpnProtocol !== 'h2') {
+        endAndLinger(socket, RESPONSE_505);
+        return;
+      }
+      if (raw !== undefined) carries(raw);
+      session = open(socket);
+      session.start(undefined, sniffed?.acceptedAt ?? Date.now());
+    } catch {
+      socket.destroy();
+    }
+  });
+  return (raw, sniffed) => {
+    pending.set(raw, sniffed);
+    raw.once('close', () => pending.delete(raw));
+    server.emit('connection', raw);
   };
 }
 

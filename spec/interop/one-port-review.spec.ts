@@ -115,6 +115,77 @@ describe('found by the review (issue 14): maxConnections', () => {
   });
 });
 
+describe('found by the review (issue 14): TLS errors after the handshake', () => {
+  it('found by the review (issue 14): a TLS 1.2 renegotiation is a connection error: GOAWAY PROTOCOL_ERROR, then the socket closes (RFC 9113 §9.2.1); the next client is served', async () => {
+    const s = await startServer({ tls: material });
+    try {
+      const p = await tlsPeer(s.port, { maxVersion: 'TLSv1.2' });
+      expect(p.socket.getProtocol()).toBe('TLSv1.2');
+      const renegotiated = new Promise<string>((r) => {
+        if (!p.socket.renegotiate({ rejectUnauthorized: false }, (e) => r(e ? 'failed' : 'ok'))) r('not started');
+        void p.closed.then(() => r('closed'));
+      });
+      await Promise.race([p.closed, deadline(3000)]);
+      expect(await renegotiated).not.toBe('ok');
+      const g = goawayOf(p.received);
+      expect(g?.errorCode).toBe(ErrorCode.PROTOCOL_ERROR);
+      expect(Buffer.from(g!.debugData).toString()).toMatch(/renegotiation/);
+      await until(() => s.h2.stats().connections === 0 && s.h2.stats().sessions === 0, 'the connection released');
+      const again = await tlsPeer(s.port);
+      expect(goawayOf(again.received)).toBeUndefined();
+      again.socket.destroy();
+    } finally {
+      await s.h2.close();
+    }
+  });
+
+  it('found by the review (issue 14): 20 renegotiations on 20 connections cost 20 connections, not one renegotiation each more', async () => {
+    const s = await startServer({ tls: material });
+    try {
+      const results = await Promise.all(Array.from({ length: 20 }, async () => {
+        const p = await tlsPeer(s.port, { maxVersion: 'TLSv1.2' });
+        let completed = 0;
+        for (let i = 0; i < 5 && !p.socket.destroyed; i++) {
+          const ok = await Promise.race([
+            new Promise<boolean>((r) => { if (!p.socket.renegotiate({ rejectUnauthorized: false }, (e) => r(!e))) r(false); }),
+            p.closed.then(() => false),
+            deadline(2000).then(() => false),
+          ]);
+          if (!ok) break;
+          completed++;
+        }
+        await Promise.race([p.closed, deadline(3000)]);
+        return { completed, goaway: goawayOf(p.received)?.errorCode, closed: p.socket.destroyed || p.socket.closed };
+      }));
+      for (const r of results) expect(r).toEqual({ completed: 0, goaway: ErrorCode.PROTOCOL_ERROR, closed: true });
+      await until(() => s.h2.stats().connections === 0, 'all released');
+    } finally {
+      await s.h2.close();
+    }
+  });
+
+  it('found by the review (issue 14): a corrupt TLS record after the handshake closes the connection at once (TLS 1.3 and 1.2), not at the idle timeout', async () => {
+    const s = await startServer({ tls: material, idleTimeout: 0 });
+    try {
+      for (const maxVersion of ['TLSv1.3', 'TLSv1.2'] as const) {
+        const raw = net.connect(s.port, '127.0.0.1');
+        raw.on('error', () => undefined);
+        await new Promise((r) => raw.once('connect', r));
+        const p = await tlsPeer(s.port, { socket: raw, maxVersion });
+        const t0 = Date.now();
+        const closedAfter = new Promise<number>((r) => raw.on('close', () => r(Date.now() - t0)));
+        raw.write(Buffer.concat([Buffer.from([0x17, 0x03, 0x03, 0x00, 0x40]), Buffer.alloc(64, 0xaa)])); // beneath TLS
+        const ms = await Promise.race([closedAfter, deadline(3000).then(() => Infinity)]);
+        expect([maxVersion, ms < 1000]).toEqual([maxVersion, true]);
+        p.socket.destroy();
+      }
+      await until(() => s.h2.stats().connections === 0 && s.h2.stats().sessions === 0, 'released');
+    } finally {
+      await s.h2.close();
+    }
+  });
+});
+
 describe('found by the review (issue 14): the 308 and HTTP/1.1 rules', () => {
   let s: Awaited<ReturnType<typeof startServer>>;
   beforeAll(async () => {
