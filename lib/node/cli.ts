@@ -150,7 +150,24 @@ function urlOf(secure: boolean, address: string, family: string | number, port: 
   return `${secure ? 'https' : 'http'}://${host}:${port}/`;
 }
 
+/**
+ * SIGINT/SIGTERM before the server (or the primary's workers) started: nothing to drain yet, so
+ * the process exits 0 at once (a certificate-cache lock it holds is released on exit). The
+ * handlers that drain replace this one once there is something to drain.
+ */
+const stopEarly = (): never => process.exit(0);
+
+/** Hands SIGINT and SIGTERM from {@link stopEarly} to `stop`. */
+function onSignals(stop: (signal: string) => void): void {
+  process.off('SIGINT', stopEarly);
+  process.off('SIGTERM', stopEarly);
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
+}
+
 async function main(argv: string[]): Promise<void> {
+  process.on('SIGINT', stopEarly);
+  process.on('SIGTERM', stopEarly);
   let parsed;
   try {
     parsed = parseArgs({
@@ -312,14 +329,14 @@ async function main(argv: string[]): Promise<void> {
     process.stderr.write(`h2sched: cannot listen on ${values.host}:${port}: ${e.code === 'EADDRINUSE' ? 'the address is in use' : e.message}\n`);
     process.exit(1);
   });
+  let stopping = false;
   h2.server.listen(port, values.host, () => {
-    if (worker > 0) return; // the primary prints the URL once every worker listens
+    if (worker > 0 || stopping) return; // the primary prints the URL once every worker listens
     const a = h2.server.address() as AddressInfo;
     const url = urlOf(tls !== undefined, a.address, a.family, a.port);
     process.stdout.write(`${url}\n`);
     started(url);
   });
-  let stopping = false;
   const stop = (signal: string) => {
     if (stopping) {
       // a second signal ends it now; a worker leaves that to its primary (a terminal's Ctrl-C
@@ -351,8 +368,7 @@ async function main(argv: string[]): Promise<void> {
       /* the parent went away */
     }
   });
-  process.on('SIGINT', () => stop('SIGINT'));
-  process.on('SIGTERM', () => stop('SIGTERM'));
+  onSignals(stop);
 }
 
 /**
@@ -379,7 +395,9 @@ async function supervise(o: { args: string[]; workers: number; host: string; por
     log: o.line,
     warn: (text) => process.stderr.write(`h2sched: ${text}\n`),
   });
+  let stopping = false;
   pool.listening.then((a) => {
+    if (stopping) return; // stopped while the workers started: no URL to use
     const url = urlOf(o.secure, a.address, a.addressType, a.port);
     process.stdout.write(`${url}\n`);
     o.started(url, { workers: a.workers }, `, ${a.workers.length} workers`);
@@ -393,7 +411,6 @@ async function supervise(o: { args: string[]; workers: number; host: string; por
     process.stderr.write('h2sched: no worker left\n');
     process.exit(1);
   });
-  let stopping = false;
   const stop = (signal: string) => {
     if (stopping) {
       pool.kill();
@@ -408,10 +425,10 @@ async function supervise(o: { args: string[]; workers: number; host: string; por
       process.exit(1);
     }, o.drainTimeoutMs + 10000);
     force.unref();
+    // (a worker still starting is asked again once it listens)
     void pool.drain().then(() => process.exit(0));
   };
-  process.on('SIGINT', () => stop('SIGINT'));
-  process.on('SIGTERM', () => stop('SIGTERM'));
+  onSignals(stop);
   // an IPC parent's stats: every worker's, summed; `workers` lists their pids
   process.on('message', (m: { type?: string }) => {
     if (m?.type !== 'stats' && m?.type !== 'gc') return;

@@ -7,7 +7,9 @@
  * A worker that dies is replaced after a delay that doubles with each quick death in a row
  * (100 ms, 200 ms, … up to 10 s; a worker that lived 10 s resets it); after 5 quick deaths in a
  * row the slot is given up and a line on stderr says so. `drain()` asks every worker to drain
- * (GOAWAY, in-flight requests finish) and resolves when all have exited.
+ * (GOAWAY, in-flight requests finish) and resolves when all have exited; a worker still booting
+ * when the drain began is asked again as soon as it listens (a message sent while it loads can be
+ * lost), and `listening` never resolves after the drain began.
  */
 import cluster, { type Worker } from 'node:cluster';
 
@@ -52,7 +54,7 @@ export interface PoolAddress {
 
 /** The running workers. */
 export interface WorkerPool {
-  /** Resolves when every first worker listens; rejects when one of them exits before. */
+  /** Resolves when every first worker listens (unless a drain began before); rejects when one of them exits before. */
   readonly listening: Promise<PoolAddress>;
   /** Resolves when no worker is left and none will be replaced (every slot given up). */
   readonly empty: Promise<void>;
@@ -111,6 +113,12 @@ export function startWorkers(options: WorkerPoolOptions): WorkerPool {
     w.on('error', () => undefined); // an IPC write to a dying worker; its 'exit' follows
     w.on('listening', (a: { address: string; port: number; addressType: number | string }) => {
       slot.listened = true;
+      if (draining) {
+        // forked before the drain began and booting meanwhile: a drain request sent before it
+        // listened may have arrived before it listened for one; now it does
+        sendDrain(w);
+        return;
+      }
       if (!started) {
         if (slots.every((s) => s.listened)) {
           started = true;
@@ -152,6 +160,15 @@ export function startWorkers(options: WorkerPoolOptions): WorkerPool {
     slot.timer = setTimeout(() => {
       if (!draining) fork(slot);
     }, delay);
+  };
+
+  /** Asks a worker to drain; a worker whose IPC channel is gone gets SIGTERM instead. */
+  const sendDrain = (w: Worker): void => {
+    try {
+      w.send(DRAIN_MESSAGE);
+    } catch {
+      w.process.kill('SIGTERM');
+    }
   };
 
   for (const s of slots) fork(s);
@@ -196,13 +213,9 @@ export function startWorkers(options: WorkerPoolOptions): WorkerPool {
         onDrained = resolve;
         const workers = live();
         if (workers.length === 0) resolve();
-        for (const s of workers) {
-          try {
-            s.worker!.send(DRAIN_MESSAGE);
-          } catch {
-            s.worker!.process.kill('SIGTERM');
-          }
-        }
+        // a worker still booting may miss this (it listens for messages once its server is
+        // made): it is asked again when it listens
+        for (const s of workers) sendDrain(s.worker!);
       });
     },
     kill: () => {

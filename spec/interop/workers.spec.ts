@@ -4,11 +4,12 @@
 // a worker that keeps dying is given up with a line on stderr, and SIGTERM under load drains every
 // worker: no request that got its response headers is lost, and the primary exits 0 after the last.
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import net from 'node:net';
 import path from 'node:path';
 import { connect } from '../../lib/node/client.js';
-import { type Child, child, itWith } from './helpers.js';
+import { type Child, child, deadline, itWith, testCacheHome } from './helpers.js';
 
 const CLI = path.resolve('dist/node/cli.js');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -178,6 +179,15 @@ function cpuMs(pid: number): number {
   return (Number(f[11]) + Number(f[12])) * 10;
 }
 
+/** The child processes of `pid` (Linux /proc). */
+function childrenOf(pid: number): number[] {
+  try {
+    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
+}
+
 describe('found by the review (issue 14): --workers with --max-connections', () => {
   it('found by the review (issue 14): sockets over each worker\'s cap are closed at once and counted (no handle handed between workers forever, no CPU spent)', async () => {
     const s = await child(CLI, ['serve', '--port', '0', '--workers', '2', '--max-connections', '2', '--handshake-timeout', '0', '--no-tls']);
@@ -212,4 +222,52 @@ describe('found by the review (issue 14): --workers with --max-connections', () 
       await s.stop();
     }
   }, 30000);
+});
+
+describe('found by the review (issue 14): a signal while the workers start', () => {
+  it('found by the review (issue 14): SIGTERM to the primary while its workers boot: no URL is printed, every worker drains once it listens, and the primary exits 0 promptly', async () => {
+    // each process (the primary, and the workers it forks with the same node options) loads for
+    // 600 ms more before running the CLI: the signal lands while the workers boot
+    const slow = 'data:text/javascript,await new Promise((r) => setTimeout(r, 600))';
+    const p = spawn(process.execPath, ['--import', slow, CLI, 'serve', '--port', '0', '--workers', '2', '--drain-timeout', '2000'], {
+      env: { ...process.env, XDG_CACHE_HOME: testCacheHome() }, stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    p.stdout.on('data', (d: Buffer) => { out += d.toString(); });
+    p.stderr.on('data', (d: Buffer) => { out += d.toString(); });
+    const exited = new Promise<number | null>((r) => p.on('exit', (code) => r(code)));
+    try {
+      await until(() => childrenOf(p.pid!).length === 2, 'two workers forked', 15000);
+      const workers = childrenOf(p.pid!);
+      const t0 = Date.now();
+      p.kill('SIGTERM');
+      const code = await Promise.race([exited, deadline(8000).then(() => 'still running')]);
+      expect(code).toBe(0);
+      expect(Date.now() - t0).toBeLessThan(5000); // the workers boot (600 ms more), listen, drain
+      expect(out).toMatch(/^SIGTERM: draining 2 worker\(s\)$/m);
+      expect(out).not.toMatch(/https?:\/\//); // it never served: no URL
+      expect(out).toMatch(/^worker 1: the primary's drain request: draining 0 connection\(s\)$/m);
+      expect(out).toMatch(/^worker 2: the primary's drain request: draining 0 connection\(s\)$/m);
+      for (const w of workers) expect(alive(w)).toBe(false);
+    } finally {
+      p.kill('SIGKILL');
+    }
+  }, 30000);
+
+  it('found by the review (issue 14): SIGTERM before anything listens (a single process, or a primary before it forks, making the certificate) exits 0 at once, with no URL', async () => {
+    // the signal is sent as soon as the CLI listens for it (its first turn), and lands while it
+    // makes the development certificate in an empty cache
+    const early = 'data:text/javascript,process.on("newListener", function f(e) { if (e === "SIGTERM") { process.off("newListener", f); process.kill(process.pid, "SIGTERM"); } })';
+    for (const args of [['serve', '--port', '0'], ['serve', '--port', '0', '--workers', '2']]) {
+      const cache = mkdtempSync(path.join(tmpdir(), 'h2sched-cache-'));
+      const r = await new Promise<{ code: number | null; signal: string | null; out: string }>((resolve) => {
+        const p = spawn(process.execPath, ['--import', early, CLI, ...args], { env: { ...process.env, XDG_CACHE_HOME: cache }, stdio: ['ignore', 'pipe', 'pipe'] });
+        let out = '';
+        p.stdout.on('data', (d: Buffer) => { out += d.toString(); });
+        p.stderr.on('data', (d: Buffer) => { out += d.toString(); });
+        p.on('exit', (code, signal) => resolve({ code, signal, out }));
+      });
+      expect([args.join(' '), r]).toEqual([args.join(' '), { code: 0, signal: null, out: '' }]);
+    }
+  }, 20000);
 });
