@@ -130,7 +130,8 @@ interface TlsMaterial {
 /** The development certificate from the per-user cache (made when needed), or a one-line failure with status 1. */
 async function developmentCertificate(): Promise<LocalCertificate> {
   try {
-    return await localCertificate();
+    // said once on stderr: a start that waits is not a start that hangs
+    return await localCertificate({ onWait: (pid, file) => process.stderr.write(`h2sched: waiting for process ${pid}, which is making the development certificate (${file})\n`) });
   } catch (e) {
     process.stderr.write(`h2sched: cannot keep the development certificate: ${(e as Error).message}\n` +
       'h2sched: give one with --cert and --key, or serve cleartext with --no-tls\n');

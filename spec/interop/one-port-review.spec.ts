@@ -307,3 +307,70 @@ describe('found by the review (issue 14): Upgrade: h2c only as RFC 9110 §7.8 an
     }
   });
 });
+
+describe('found by the review (issue 14): the certificate lock of `h2sched serve`', () => {
+  /** Starts the CLI with its own cache; resolves with its output so far and the process. */
+  function start(cache: string) {
+    const p = spawn(process.execPath, [CLI, 'serve', '--port', '0', '--log', 'none'], { env: { ...process.env, XDG_CACHE_HOME: cache }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    p.stdout.on('data', (d: Buffer) => { out += d.toString(); });
+    p.stderr.on('data', (d: Buffer) => { err += d.toString(); });
+    const exited = new Promise<number | null>((r) => p.on('exit', (code) => r(code)));
+    return { p, out: () => out, err: () => err, exited };
+  }
+
+  it('found by the review (issue 14): Ctrl-C while the first start makes the certificate leaves no lock behind (exit 0)', async () => {
+    let caught = 0;
+    for (let attempt = 0; attempt < 4 && caught === 0; attempt++) {
+      const cache = mkdtempSync(path.join(tmpdir(), 'h2sched-cache-'));
+      const lockFile = path.join(cache, 'h2sched', 'localhost.lock');
+      const c = start(cache);
+      // SIGINT as soon as the lock is there (the certificate is being made)
+      let exitCode: number | null | undefined;
+      void c.exited.then((code) => { exitCode = code; });
+      while (exitCode === undefined && !existsSync(lockFile) && c.out() === '') await sleep(2);
+      if (!existsSync(lockFile)) {
+        c.p.kill('SIGKILL');
+        await c.exited;
+        continue; // made too fast to catch this time
+      }
+      caught++;
+      c.p.kill('SIGINT');
+      expect(await c.exited).toBe(0);
+      expect(existsSync(lockFile)).toBe(false);
+      expect(c.out()).toBe(''); // stopped before it served: no URL
+    }
+    expect(caught).toBe(1);
+  }, 30000);
+
+  it('found by the review (issue 14): a lock left by a process that is gone is taken over at once; a live holder is waited for, said once on stderr', async () => {
+    const cache = mkdtempSync(path.join(tmpdir(), 'h2sched-cache-'));
+    const lockFile = path.join(cache, 'h2sched', 'localhost.lock');
+    // a dead process's lock (Ctrl-C with SIGKILL): its pid is no process any more
+    const dead = spawn(process.execPath, ['-e', '']);
+    const deadPid = dead.pid!;
+    await new Promise((r) => dead.on('exit', r));
+    mkdirSync(path.dirname(lockFile), { recursive: true, mode: 0o700 });
+    writeFileSync(lockFile, String(deadPid));
+    const t0 = Date.now();
+    const first = start(cache);
+    await until(() => first.out().includes('\n'), 'the URL', 15000);
+    expect(Date.now() - t0).toBeLessThan(10000); // not the 30 s of a lock judged by age
+    expect(first.err()).toBe('');
+    first.p.kill('SIGTERM');
+    expect(await first.exited).toBe(0);
+    // a live holder (this test process): waited for, said once
+    writeFileSync(path.join(cache, 'h2sched', 'localhost-cert.pem'), 'garbage\n'); // so that a new one must be made
+    writeFileSync(lockFile, String(process.pid));
+    const second = start(cache);
+    await until(() => second.err() !== '', 'the waiting line', 15000);
+    await sleep(300);
+    expect(second.err()).toBe(`h2sched: waiting for process ${process.pid}, which is making the development certificate (${lockFile})\n`);
+    expect(second.out()).toBe('');
+    unlinkSync(lockFile);
+    await until(() => second.out().includes('\n'), 'the URL after the lock was released', 15000);
+    second.p.kill('SIGTERM');
+    expect(await second.exited).toBe(0);
+  }, 40000);
+});

@@ -254,7 +254,7 @@ describe('found by the review (issue 14): a signal while the workers start', () 
     }
   }, 30000);
 
-  it('found by the review (issue 14): SIGTERM before anything listens (a single process, or a primary before it forks, making the certificate) exits 0 at once, with no URL', async () => {
+  it('found by the review (issue 14): SIGTERM before anything listens (a single process, or a primary before it forks, making the certificate) exits 0 at once, with no URL and no lock left', async () => {
     // the signal is sent as soon as the CLI listens for it (its first turn), and lands while it
     // makes the development certificate in an empty cache
     const early = 'data:text/javascript,process.on("newListener", function f(e) { if (e === "SIGTERM") { process.off("newListener", f); process.kill(process.pid, "SIGTERM"); } })';
@@ -268,6 +268,7 @@ describe('found by the review (issue 14): a signal while the workers start', () 
         p.on('exit', (code, signal) => resolve({ code, signal, out }));
       });
       expect([args.join(' '), r]).toEqual([args.join(' '), { code: 0, signal: null, out: '' }]);
+      expect(existsSync(path.join(cache, 'h2sched', 'localhost.lock'))).toBe(false);
     }
   }, 20000);
 });

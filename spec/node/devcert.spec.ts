@@ -50,13 +50,19 @@ describe('localCertificate', () => {
     expect(Math.abs(Date.parse(x.validTo) - Date.now() - 365 * DAY)).toBeLessThan(DAY);
   });
 
-  it('reuses the cached pair while it is valid for another day; a loosened key mode is tightened', async () => {
+  it('reuses the cached pair while it is valid for another day; a key others could read is replaced, not chmodded; a loose directory is tightened', async () => {
     const dir = fresh();
     const first = await localCertificate({ dir });
-    chmodSync(first.keyFile, 0o644);
     const again = await localCertificate({ dir });
     expect([again.generated, again.fingerprint256, again.key]).toEqual([undefined, first.fingerprint256, first.key]);
+    // found by the review (issue 14): a key found 0644 may be known to others: a new pair
+    chmodSync(first.keyFile, 0o644);
+    chmodSync(dir, 0o755);
+    const loose = await localCertificate({ dir });
+    expect(loose.generated).toBe('invalid');
+    expect(loose.fingerprint256).not.toBe(first.fingerprint256);
     expect(statSync(first.keyFile).mode & 0o777).toBe(0o600);
+    expect(statSync(dir).mode & 0o777).toBe(0o700);
     // 363 days on it still has more than a day left: reused
     const later = await localCertificate({ dir, now: new Date(Date.now() + 363 * DAY) });
     expect(later.generated).toBeUndefined();
