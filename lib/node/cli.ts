@@ -32,7 +32,9 @@ Options:
   --cert F, --key F  PEM certificate and private key to serve TLS with. Without them
                      TLS uses a self-signed certificate for localhost, 127.0.0.1 and
                      ::1, made once and kept in $XDG_CACHE_HOME/h2sched/ (by default
-                     ~/.cache/h2sched/); it is made anew when expired or unreadable
+                     ~/.cache/h2sched/, which must be a directory of yours, not a
+                     link); it is made anew when expired, unreadable, or its key is
+                     readable by others
   --no-tls           cleartext only: h2c, and 505 with a hint for other HTTP/1.1
   --tls              TLS (the default; accepted for older scripts)
   --workers N|auto   N processes share the port (node:cluster); auto: one per CPU;
@@ -71,7 +73,8 @@ Options:
 One port for every client; the first octets decide: a TLS ClientHello gets TLS with
 ALPN h2, the HTTP/2 preface gets h2c (curl --http2-prior-knowledge), an HTTP/1.1
 request with "Upgrade: h2c" is upgraded, and any other HTTP/1.1 request is redirected
-(308) to https:// on the same port (with --no-tls: 505 with a hint).
+(308) to https:// on the same port (with --no-tls: 505 with a hint); a malformed one (no
+Host, a target that is not a path or an http(s) URL) gets 400.
 The first line printed is the URL; then one line per connection. SIGINT or SIGTERM
 drains the connections (GOAWAY) and exits.
 `;
