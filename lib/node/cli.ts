@@ -161,12 +161,16 @@ function urlOf(secure: boolean, address: string, family: string | number, port: 
  */
 const stopEarly = (): never => process.exit(0);
 
-/** Hands SIGINT and SIGTERM from {@link stopEarly} to `stop`. */
+/**
+ * Hands SIGINT and SIGTERM from {@link stopEarly} to `stop`: the new listener first, so that a
+ * signal never has none (Node stops watching a signal with no listener, and one that had arrived
+ * but was not yet dispatched is lost).
+ */
 function onSignals(stop: (signal: string) => void): void {
-  process.off('SIGINT', stopEarly);
-  process.off('SIGTERM', stopEarly);
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));
+  process.off('SIGINT', stopEarly);
+  process.off('SIGTERM', stopEarly);
 }
 
 async function main(argv: string[]): Promise<void> {

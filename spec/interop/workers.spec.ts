@@ -225,6 +225,28 @@ describe('found by the review (issue 14): --workers with --max-connections', () 
 });
 
 describe('found by the review (issue 14): a signal while the workers start', () => {
+  it('found by the review (issue 14): a signal that comes as the draining handlers take over is not lost (single process and --workers): it drains and exits 0', async () => {
+    // the signal is sent as the start-up handler is removed: were the new handlers not already
+    // there, Node would stop watching SIGINT and the signal would kill the process (or, pending,
+    // be dropped and the server keep serving)
+    const hook = 'data:text/javascript,process.on("removeListener", function f(e) { if (e === "SIGINT") { process.off("removeListener", f); process.kill(process.pid, "SIGINT"); } })';
+    for (const args of [['serve', '--port', '0'], ['serve', '--port', '0', '--workers', '2']]) {
+      const r = await new Promise<{ code: number | null; signal: string | null; out: string }>((resolve) => {
+        const p = spawn(process.execPath, ['--import', hook, CLI, ...args], { env: { ...process.env, XDG_CACHE_HOME: testCacheHome() }, stdio: ['ignore', 'pipe', 'pipe'] });
+        let out = '';
+        p.stdout.on('data', (d: Buffer) => { out += d.toString(); });
+        p.stderr.on('data', (d: Buffer) => { out += d.toString(); });
+        const t = setTimeout(() => p.kill('SIGKILL'), 15000);
+        p.on('exit', (code, signal) => {
+          clearTimeout(t);
+          resolve({ code, signal, out });
+        });
+      });
+      expect([args.join(' '), r.code, r.signal]).toEqual([args.join(' '), 0, null]);
+      expect(r.out).toMatch(/^SIGINT: draining \d+ (connection|worker)\(s\)$/m);
+    }
+  }, 40000);
+
   it('found by the review (issue 14): SIGTERM to the primary while its workers boot: no URL is printed, every worker drains once it listens, and the primary exits 0 promptly', async () => {
     // each process (the primary, and the workers it forks with the same node options) loads for
     // 600 ms more before running the CLI: the signal lands while the workers boot
