@@ -70,15 +70,14 @@ function patchWbuf(writer: BitWriter): void {
 }
 const HUFFMAN = hpack.huffman.encode;
 
-/** Coded string literals shared by every encoder of the process, keyed by Huffman mode + string. */
-const STRING_MEMO = new Map<string, Buffer>();
+/** Coded string literals shared by every encoder of the process: one map per Huffman mode. */
+const STRING_MEMO: Record<'auto' | 'always' | 'never', Map<string, Buffer>> = { auto: new Map(), always: new Map(), never: new Map() };
 /** Strings longer than this are coded each time; the memo is emptied when it reaches MEMO_ENTRIES. */
 const MEMO_STRING_MAX = 128;
 const MEMO_ENTRIES = 4096;
 /** @internal For tests: whether a string's coding is in the process-wide memo (any Huffman mode). */
 export function stringMemoHolds(s: string): boolean {
-  for (const mode of ['auto', 'always', 'never']) if (STRING_MEMO.has(mode + s)) return true;
-  return false;
+  return STRING_MEMO.auto.has(s) || STRING_MEMO.always.has(s) || STRING_MEMO.never.has(s);
 }
 
 /** Fields whose values are never kept in the process-wide memo. */
@@ -202,15 +201,15 @@ export class HpackEncoder {
    */
   private string(w: BitWriter, s: string, memo: boolean): void {
     if (memo && s.length <= MEMO_STRING_MAX) {
-      const key = this.huffman + s;
-      let coded = STRING_MEMO.get(key);
+      const memo = STRING_MEMO[this.huffman];
+      let coded = memo.get(s);
       if (coded === undefined) {
         const t = hpack.encoder.create();
         patchWbuf(t);
         this.codeString(t, s);
         coded = Buffer.concat(t.render());
-        if (STRING_MEMO.size >= MEMO_ENTRIES) STRING_MEMO.clear();
-        STRING_MEMO.set(key, coded);
+        if (memo.size >= MEMO_ENTRIES) memo.clear();
+        memo.set(s, coded);
       }
       // a string literal starts on an octet boundary (after the prefixed integer before it)
       (w as unknown as { buffer: { copyFrom(b: Buffer): void } }).buffer.copyFrom(coded);
