@@ -6,34 +6,17 @@
  * reported, not faked.
  *   H2SCHED_BENCH_ROUNDS (default 3), H2SCHED_BENCH_FASTIFY_N (requests per run, default 100000)
  */
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import net, { type AddressInfo } from 'node:net';
+import { type ChildProcess, spawn } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { freePort, h2load, has, median, spread } from './h2load.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const KINDS = ['fastify-h2sched', 'fastify-node'] as const;
 type Kind = (typeof KINDS)[number];
 
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)]!;
-const spread = (xs: number[]): number => (Math.max(...xs) - Math.min(...xs)) / 2;
 
-function has(tool: string): boolean {
-  try {
-    execFileSync('sh', ['-c', `command -v ${tool}`], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
 
-async function freePort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
-  const { port } = s.address() as AddressInfo;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
 
 /** Starts a framework server and resolves once it printed "ready". */
 async function start(kind: Kind): Promise<{ port: number; stop: () => Promise<void> }> {
@@ -46,18 +29,6 @@ async function start(kind: Kind): Promise<{ port: number; stop: () => Promise<vo
   return { port, stop: () => new Promise<void>((r) => { proc.once('exit', () => r()); proc.kill('SIGKILL'); }) };
 }
 
-function h2load(args: string[]): Promise<{ rps: number; ok: boolean }> {
-  return new Promise((resolve) => {
-    const p = spawn('h2load', args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    p.stdout.on('data', (d: Buffer) => { out += d.toString(); });
-    p.on('exit', () => {
-      const m = /finished in [\d.]+m?s, ([\d.]+) req\/s/.exec(out);
-      const f = /(\d+) failed, (\d+) errored/.exec(out);
-      resolve({ rps: m ? Number(m[1]) : 0, ok: !!m && f !== null && f[1] === '0' && f[2] === '0' });
-    });
-  });
-}
 
 export async function frameworkReport(): Promise<string> {
   const lines = ['## Fastify on h2sched vs Fastify on node:http2', ''];

@@ -10,12 +10,13 @@
  * Needs h2load and nghttpd for part 2 (apt-get install -y nghttp2-client nghttp2-server); a
  * missing tool is reported, not faked.
  */
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import net, { type AddressInfo } from 'node:net';
+import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { freePort, h2load, has, median, spread } from './h2load.js';
 import { H2Connection } from '../lib/connection/connection.js';
 import { CLIENT_PREFACE, FrameType } from '../lib/constants.js';
 import { encodeFrames } from '../lib/frame/encoder.js';
@@ -24,18 +25,8 @@ import { HpackEncoder } from '../lib/hpack/encoder.js';
 const ROUNDS = Number(process.env.H2SCHED_BENCH_ROUNDS ?? 3);
 const here = path.dirname(fileURLToPath(import.meta.url));
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)]!;
-const spread = (xs: number[]) => (Math.max(...xs) - Math.min(...xs)) / 2;
 const show = (xs: number[], unit: string, d = 0) => `${median(xs).toFixed(d)} ±${spread(xs).toFixed(d)} ${unit}`;
 
-function has(tool: string): boolean {
-  try {
-    execFileSync('sh', ['-c', `command -v ${tool}`], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 // ------------------------------------------------------------------ 1. in memory
 
@@ -105,13 +96,6 @@ function inMemoryData(total: number): number {
 
 interface Running { proc: ChildProcess; port: number; stop: () => Promise<void> }
 
-async function freePort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
-  const { port } = s.address() as AddressInfo;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
 
 async function waitPort(port: number): Promise<void> {
   for (let i = 0; i < 200; i++) {
@@ -136,19 +120,6 @@ async function start(kind: Kind, docroot: string): Promise<Running> {
   return { proc, port, stop: () => new Promise<void>((r) => { proc.once('exit', () => r()); proc.kill('SIGKILL'); }) };
 }
 
-function h2load(args: string[]): Promise<{ rps: number; mbps: number; ok: boolean }> {
-  return new Promise((resolve) => {
-    const p = spawn('h2load', args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    p.stdout.on('data', (d: Buffer) => { out += d.toString(); });
-    p.on('exit', () => {
-      const m = /finished in [\d.]+m?s, ([\d.]+) req\/s, ([\d.]+)([KMG]?)B\/s/.exec(out);
-      const f = /(\d+) failed, (\d+) errored/.exec(out);
-      const scale = { '': 1e-6, K: 1e-3, M: 1, G: 1e3 }[m?.[3] ?? ''] ?? 1;
-      resolve({ rps: m ? Number(m[1]) : 0, mbps: m ? Number(m[2]) * scale : 0, ok: !!m && f !== null && f[1] === '0' && f[2] === '0' });
-    });
-  });
-}
 
 /**
  * Each case names the server kind in each column: ours, node:http2's, and nghttpd (which always

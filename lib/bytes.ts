@@ -50,6 +50,33 @@ export function concat(parts: readonly Uint8Array[], total?: number): Uint8Array
   return out;
 }
 
+/**
+ * Removes the first `n` octets from a queue of chunks (`n` ≤ what it holds) and returns them: a
+ * view when they lie in the head chunk, else joined into fresh memory.
+ */
+export function takeFront(chunks: Uint8Array[], n: number): Uint8Array {
+  const head = chunks[0]!;
+  if (head.length > n) {
+    chunks[0] = head.subarray(n);
+    return head.subarray(0, n);
+  }
+  if (head.length === n) {
+    chunks.shift();
+    return head;
+  }
+  const out = Buffer.allocUnsafe(n);
+  let at = 0;
+  while (at < n) {
+    const c = chunks[0]!;
+    const k = Math.min(c.length, n - at);
+    out.set(k === c.length ? c : c.subarray(0, k), at);
+    at += k;
+    if (k === c.length) chunks.shift();
+    else chunks[0] = c.subarray(k);
+  }
+  return out;
+}
+
 /** The byte string (latin1) of some octets. */
 export function latin1(bytes: Uint8Array): string {
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1');

@@ -152,7 +152,7 @@ class FileEntry implements CachedFile {
 class DirEntry implements CachedDirectory {
   readonly kind = 'directory' as const;
   used = false;
-  constructor(readonly realPath: string, readonly ino: number, readonly mtimeMs: number, public validatedAt: number) {}
+  constructor(readonly realPath: string, readonly ino: number, public validatedAt: number) {}
   same(stat: fs.Stats): boolean {
     return stat.isDirectory() && stat.ino === this.ino;
   }
@@ -301,7 +301,7 @@ export class FileCache {
       const actual = await whereIs(fd, real);
       if (actual === undefined || !inside(actual, root)) return undefined;
       const st = await fstat(fd);
-      if (st.isDirectory()) return new DirEntry(real, st.ino, st.mtimeMs, now);
+      if (st.isDirectory()) return new DirEntry(real, st.ino, now);
       if (!st.isFile()) return undefined;
       if (st.size <= this.memoryFileMax && st.size <= this.maxMemory) {
         const body = Buffer.allocUnsafeSlow(st.size);

@@ -17,6 +17,7 @@
  * views, without a copy, and are freed by the collector once written.
  */
 import fs from 'node:fs';
+import { takeFront } from '../bytes.js';
 import { UsageError } from '../errors.js';
 import type { PullSource, PullSourceListener } from '../sender/source.js';
 
@@ -87,7 +88,7 @@ export class FileSource implements PullSource {
   /** Octets not yet handed over (on hand or still in the file). */
   private left: number;
   /** Octets read and not handed over, in order. */
-  private readonly chunks: Buffer[] = [];
+  private readonly chunks: Uint8Array[] = [];
   private onHand = 0;
   /** What the sender last asked to have on hand. */
   private target = 0;
@@ -145,27 +146,7 @@ export class FileSource implements PullSource {
     this.onHand -= want;
     this.left -= want;
     processBudget.held -= want;
-    const head = this.chunks[0]!;
-    if (head.length > want) {
-      this.chunks[0] = head.subarray(want);
-      return head.subarray(0, want);
-    }
-    if (head.length === want) {
-      this.chunks.shift();
-      return head;
-    }
-    // a frame across read chunks: joined into fresh memory
-    const out = Buffer.allocUnsafe(want);
-    let at = 0;
-    while (at < want) {
-      const c = this.chunks[0]!;
-      const k = Math.min(c.length, want - at);
-      out.set(k === c.length ? c : c.subarray(0, k), at);
-      at += k;
-      if (k === c.length) this.chunks.shift();
-      else this.chunks[0] = c.subarray(k);
-    }
-    return out;
+    return takeFront(this.chunks, want); // a frame across read chunks is joined into fresh memory
   }
 
   prefetch(octets: number): void {

@@ -23,7 +23,7 @@ import type { H2Event } from '../events.js';
 import type { PriorityFields } from '../frame/types.js';
 import { prepareOutbound } from '../headers.js';
 import type { HeaderField, HeaderInput } from '../hpack/types.js';
-import { destroySource } from '../sender/sender.js';
+import { closeSource, destroySource } from '../sender/sender.js';
 import type { PullSource } from '../sender/source.js';
 import { Body } from './body.js';
 import { Endpoint, type EndpointOptions, type EndpointStats, timerMs } from './endpoint.js';
@@ -151,13 +151,14 @@ function asBytes(chunk: unknown): Uint8Array {
   throw new UsageError(`a body chunk is a string or a Uint8Array, not ${chunk === null ? 'null' : typeof chunk}`);
 }
 
-/** Closes a pull source we will not send; whatever it throws stays here. */
-function closeQuietly(source: PullSource): void {
-  try {
-    source.close();
-  } catch {
-    /* nothing more to do */
-  }
+/**
+ * A promise already rejected with StreamClosedError, handled here too: a `pipe`/`sendSource`/
+ * `drained` nobody awaits must not become an unhandled rejection.
+ */
+function closedStream(streamId: number): Promise<void> {
+  const closed = Promise.reject(new StreamClosedError(`stream ${streamId} is closed`));
+  closed.catch(() => undefined);
+  return closed;
 }
 
 /** A `:path` a server can route: origin-form, or `*` (OPTIONS). */
@@ -283,9 +284,7 @@ class Exchange implements H2Request, H2Response {
 
   drained(): Promise<void> {
     if (this.released) {
-      const gone = Promise.reject(new StreamClosedError(`stream ${this.streamId} is closed`));
-      gone.catch(() => undefined); // handled here too: a drained() nobody awaits must not crash
-      return gone;
+      return closedStream(this.streamId);
     }
     const sender = this.session.sender;
     if (sender.queued(this.streamId) < sender.highWaterMark) return Promise.resolve();
@@ -329,9 +328,7 @@ class Exchange implements H2Request, H2Response {
     }
     if (this.released) {
       destroySource(source, undefined);
-      const closed = Promise.reject(new StreamClosedError(`stream ${this.streamId} is closed`));
-      closed.catch(() => undefined); // a pipe nobody awaits must not become an unhandled rejection
-      return closed;
+      return closedStream(this.streamId);
     }
     if (!this.responded) this.respond(200);
     if (this.noBody) {
@@ -353,18 +350,16 @@ class Exchange implements H2Request, H2Response {
       if (this.ending) throw new UsageError('sendSource() after end() or pipe()');
       if (trailers !== undefined) prepareOutbound(trailers, 'trailers', OUTBOUND);
     } catch (e) {
-      closeQuietly(source); // refused: the source (a file's descriptor) is not left open
+      closeSource(source); // refused: the source (a file's descriptor) is not left open
       throw e;
     }
     if (this.released) {
-      closeQuietly(source);
-      const closed = Promise.reject(new StreamClosedError(`stream ${this.streamId} is closed`));
-      closed.catch(() => undefined);
-      return closed;
+      closeSource(source);
+      return closedStream(this.streamId);
     }
     if (!this.responded) this.respond(200);
     if (this.noBody) {
-      closeQuietly(source);
+      closeSource(source);
       this.end(undefined, trailers);
       return Promise.resolve();
     }

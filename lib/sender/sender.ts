@@ -15,7 +15,7 @@
  * (a file's descriptor is closed) and rejects the pending `pipe` with StreamClosedError.
  */
 import { ErrorCode, SettingId } from '../constants.js';
-import { concat } from '../bytes.js';
+import { takeFront } from '../bytes.js';
 import { SlabAppender, SMALL_CHUNK } from '../slab.js';
 import { StreamClosedError, UsageError } from '../errors.js';
 import type { H2Event } from '../events.js';
@@ -599,31 +599,8 @@ export class Sender {
 
   /** Removes `n` octets from the head of the queue: a view when they lie in one chunk. */
   private take(st: OutStream, n: number): Uint8Array {
-    const head = st.chunks[0]!;
     st.queued -= n;
-    if (head.length > n) {
-      st.chunks[0] = head.subarray(n);
-      return head.subarray(0, n);
-    }
-    if (head.length === n) {
-      st.chunks.shift();
-      return head;
-    }
-    const parts: Uint8Array[] = [];
-    let left = n;
-    while (left > 0) {
-      const c = st.chunks[0]!;
-      if (c.length <= left) {
-        parts.push(c);
-        st.chunks.shift();
-        left -= c.length;
-      } else {
-        parts.push(c.subarray(0, left));
-        st.chunks[0] = c.subarray(left);
-        left = 0;
-      }
-    }
-    return concat(parts, n);
+    return takeFront(st.chunks, n);
   }
 
   private finish(st: OutStream): void {
@@ -710,7 +687,7 @@ function peekCount(source: PullSource, key: 'available' | 'remaining' | 'buffere
 }
 
 /** Closes a pull source; whatever it throws stays here. */
-function closeSource(source: PullSource): void {
+export function closeSource(source: PullSource): void {
   try {
     source.close();
   } catch {
