@@ -236,10 +236,44 @@ export interface OutboundOptions {
 }
 
 /**
- * Normalizes and validates a header block we are about to send.
+ * Normalizes and validates a header block we are about to send. A frozen list of frozen string
+ * pairs is prepared once and the result reused (the fields returned are shared: read-only).
  * @throws UsageError when the block breaks RFC 9113 §8 (nothing is sent).
  */
-export function prepareOutbound(headers: readonly HeaderInput[], kind: BlockKind, o: OutboundOptions): { fields: HeaderField[]; info: BlockInfo } {
+export function prepareOutbound(headers: readonly HeaderInput[], kind: BlockKind, o: OutboundOptions): { readonly fields: readonly HeaderField[]; readonly info: BlockInfo } {
+  if (Object.isFrozen(headers)) {
+    const known = PREPARED.get(headers);
+    if (known !== undefined && known.kind === kind && known.normalize === o.normalize && known.validate === o.validate
+      && known.splitCookies === o.splitCookies && known.connectProtocol === o.connectProtocol) return known.result;
+    const result = prepareFresh(headers, kind, o);
+    if (isFixed(headers)) {
+      Object.freeze(result.fields); // shared from now on
+      PREPARED.set(headers, { kind, normalize: o.normalize, validate: o.validate, splitCookies: o.splitCookies, connectProtocol: o.connectProtocol, result });
+    }
+    return result;
+  }
+  return prepareFresh(headers, kind, o);
+}
+
+/**
+ * Blocks already prepared, by identity: a frozen list of frozen string pairs cannot change, so a
+ * server answering with the same list again and again (a cached file's headers) normalizes and
+ * checks it once. Weak: an entry goes with its list.
+ */
+const PREPARED = new WeakMap<readonly HeaderInput[], {
+  readonly kind: BlockKind; readonly normalize: boolean; readonly validate: boolean; readonly splitCookies: boolean; readonly connectProtocol: boolean;
+  readonly result: { readonly fields: readonly HeaderField[]; readonly info: BlockInfo };
+}>();
+
+/** A frozen list whose pairs are frozen and hold strings only (octet arrays can change). */
+function isFixed(headers: readonly HeaderInput[]): boolean {
+  for (const h of headers) {
+    if (!Object.isFrozen(h) || typeof h[0] !== 'string' || typeof h[1] !== 'string') return false;
+  }
+  return true;
+}
+
+function prepareFresh(headers: readonly HeaderInput[], kind: BlockKind, o: OutboundOptions): { readonly fields: readonly HeaderField[]; readonly info: BlockInfo } {
   const fields: HeaderField[] = [];
   for (const h of headers) {
     if (!Array.isArray(h) || h.length < 2) throw new UsageError('a header is a [name, value] pair');

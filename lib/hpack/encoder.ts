@@ -1,16 +1,17 @@
 /**
- * HPACK encoder (RFC 7541) over hpack.js's bit writer, Huffman code and table, with the fixes
- * its defects need: a full-depth `Map` index of the dynamic table (hpack.js searches only the
+ * HPACK encoder (RFC 7541) over hpack.js's Huffman code and table, writing blocks itself (prefix
+ * integers and Huffman bits straight into one reused buffer; hpack.js's bit writer allocated
+ * per block and per string), with the fixes hpack.js's defects need: a full-depth `Map` index of the dynamic table (hpack.js searches only the
  * newest 32 entries and crashes on names such as `constructor`), dynamic table size updates
  * emitted at the start of the next block (smallest, then final, RFC 7541 §4.2), Huffman only
  * when it is shorter, and never-indexed fields for secrets.
  */
 import hpack from 'hpack.js';
 import { DEFAULT_HEADER_TABLE_SIZE } from '../constants.js';
-import { concat, toByteString } from '../bytes.js';
+import { toByteString } from '../bytes.js';
 import { UsageError } from '../errors.js';
 import { STATIC_INDEX, STATIC_LENGTH } from './static.js';
-import type { HeaderInput } from './types.js';
+import type { HeaderField, HeaderInput } from './types.js';
 
 /** Options of {@link HpackEncoder}. */
 export interface HpackEncoderOptions {
@@ -41,37 +42,12 @@ export function isSensitiveByDefault(name: string, value: string): boolean {
 }
 
 type Table = ReturnType<typeof hpack.table.create>;
-type BitWriter = ReturnType<typeof hpack.encoder.create>;
 
-/**
- * hpack.js defect 10: its byte writer (wbuf) allocates each chunk with the deprecated
- * `new Buffer(n)`, whose deprecation check cost 3% of a busy server's CPU. Patched once, on
- * wbuf's prototype, to `Buffer.allocUnsafe` (the same uninitialized memory, without the check).
- */
-let wbufPatched = false;
-function patchWbuf(writer: BitWriter): void {
-  if (wbufPatched) return;
-  wbufPatched = true;
-  const buf = (writer as unknown as { buffer?: object }).buffer;
-  if (buf === undefined) return;
-  type WBuf = { sliceQueue: Buffer[] | null; toReserve: number; buffers: Buffer[]; avail: number; offset: number; last: Buffer | null; _next?: () => void };
-  const proto = Object.getPrototypeOf(buf) as WBuf;
-  const next = proto._next;
-  if (typeof next !== 'function') return;
-  proto._next = function (this: WBuf): void {
-    if (this.sliceQueue !== null) return next.call(this);
-    const b = Buffer.allocUnsafe(this.toReserve);
-    this.toReserve = 0;
-    this.buffers.push(b);
-    this.avail = b.length;
-    this.offset = 0;
-    this.last = b;
-  };
-}
+/** RFC 7541 Appendix B, from hpack.js: `[bit length, code]` per octet (and EOS at 256). */
 const HUFFMAN = hpack.huffman.encode;
 
 /** Coded string literals shared by every encoder of the process: one map per Huffman mode. */
-const STRING_MEMO: Record<'auto' | 'always' | 'never', Map<string, Buffer>> = { auto: new Map(), always: new Map(), never: new Map() };
+const STRING_MEMO: Record<'auto' | 'always' | 'never', Map<string, Uint8Array>> = { auto: new Map(), always: new Map(), never: new Map() };
 /** Strings longer than this are coded each time; the memo is emptied when it reaches MEMO_ENTRIES. */
 const MEMO_STRING_MAX = 128;
 const MEMO_ENTRIES = 4096;
@@ -83,10 +59,83 @@ export function stringMemoHolds(s: string): boolean {
 /** Fields whose values are never kept in the process-wide memo. */
 const SECRET_NAMES: ReadonlySet<string> = new Set(['authorization', 'proxy-authorization', 'cookie', 'set-cookie']);
 
-function huffmanLength(bytes: Uint8Array): number {
+/** Octets of the Huffman code of a byte string (RFC 7541 §5.2, padded to a whole octet). */
+function huffmanLength(s: string): number {
   let bits = 0;
-  for (let i = 0; i < bytes.length; i++) bits += HUFFMAN[bytes[i]!]![0];
+  for (let i = 0; i < s.length; i++) bits += HUFFMAN[s.charCodeAt(i)]![0];
   return (bits + 7) >>> 3;
+}
+
+/** The buffer blocks are written into (encoding is synchronous: one for the process). */
+const SCRATCH_SIZE = 4096;
+const SCRATCH_KEEP = 65536;
+let scratch: Uint8Array = Buffer.allocUnsafe(SCRATCH_SIZE);
+
+/** A larger buffer holding the first `used` octets of `out`. */
+function grow(out: Uint8Array, used: number, need: number): Uint8Array {
+  const bigger = Buffer.allocUnsafe(Math.max(need, out.length * 2));
+  bigger.set(out.subarray(0, used));
+  return bigger;
+}
+
+/** Most octets a field can take: two integers and two strings (Huffman codes ≤ 30 bits per octet). */
+function fieldBound(name: string, value: string): number {
+  return 16 + 4 * (name.length + value.length);
+}
+
+/**
+ * Writes an integer with an N-bit prefix (RFC 7541 §5.1) at `pos`; `first` holds the bits that
+ * go before the prefix in the first octet. Returns the position after it.
+ */
+function writeInt(out: Uint8Array, pos: number, first: number, prefixBits: number, n: number): number {
+  const max = (1 << prefixBits) - 1;
+  if (n < max) {
+    out[pos++] = first | n;
+    return pos;
+  }
+  out[pos++] = first | max;
+  n -= max;
+  while (n >= 128) {
+    out[pos++] = (n % 128) | 128;
+    n = Math.floor(n / 128);
+  }
+  out[pos++] = n;
+  return pos;
+}
+
+/** Writes a string literal (RFC 7541 §5.2) of a byte string, Huffman-coded or raw. */
+function writeString(out: Uint8Array, pos: number, s: string, huffman: 'auto' | 'always' | 'never'): number {
+  const hlen = huffman === 'never' ? -1 : huffmanLength(s);
+  if (hlen < 0 || (huffman === 'auto' && hlen >= s.length)) {
+    pos = writeInt(out, pos, 0, 7, s.length);
+    for (let i = 0; i < s.length; i++) out[pos++] = s.charCodeAt(i);
+    return pos;
+  }
+  pos = writeInt(out, pos, 0x80, 7, hlen);
+  let acc = 0; // fewer than 8 pending bits between symbols
+  let bits = 0;
+  for (let i = 0; i < s.length; i++) {
+    const code = HUFFMAN[s.charCodeAt(i)]!;
+    let len = code[0];
+    const value = code[1];
+    while (len > 0) {
+      // at most 24 bits at a time, so the accumulator stays within 31 bits
+      const take = len > 24 ? len - 24 : len;
+      acc = (acc << take) | ((value >>> (len - take)) & ((1 << take) - 1));
+      bits += take;
+      len -= take;
+      while (bits >= 8) {
+        bits -= 8;
+        out[pos++] = (acc >>> bits) & 0xff;
+      }
+      acc &= (1 << bits) - 1;
+    }
+  }
+  // > As the Huffman-encoded data doesn't always end at an octet boundary, some padding is
+  // > inserted after it, up to the next octet boundary ... the most significant bits of the code
+  // > corresponding to the EOS (end-of-string) symbol.   RFC 7541 §5.2
+  if (bits > 0) out[pos++] = ((acc << (8 - bits)) | ((1 << (8 - bits)) - 1)) & 0xff;
+  return pos;
 }
 
 /** Encoding side of one connection's HPACK context. */
@@ -150,47 +199,60 @@ export class HpackEncoder {
 
   /** Encodes one header block. */
   encode(headers: readonly HeaderInput[]): Uint8Array {
-    const w = hpack.encoder.create();
-    patchWbuf(w);
-    if (this.pendingFinal >= 0) {
-      if (this.pendingMin < this.pendingFinal) this.sizeUpdate(w, this.pendingMin);
-      this.sizeUpdate(w, this.pendingFinal);
-      this.pendingMin = this.pendingFinal = -1;
-    }
+    const fields: HeaderField[] = [];
     for (const h of headers) {
       const name = toByteString(h[0]);
       const value = toByteString(h[1]);
-      const sensitive = h[2] ?? isSensitiveByDefault(name, value);
-      this.field(w, name, value, sensitive);
+      fields.push(h[2] === undefined ? [name, value] : [name, value, h[2]]);
     }
-    const parts = w.render();
-    return parts.length === 0 ? new Uint8Array(0) : concat(parts);
+    return this.encodeFields(fields);
   }
 
-  private sizeUpdate(w: BitWriter, size: number): void {
-    w.encodeBits(0b001, 3);
-    w.encodeInt(size);
+  /**
+   * Encodes one header block of fields whose names and values are byte strings already (one
+   * char per octet, as `prepareOutbound` leaves them); `encode` takes any input.
+   */
+  encodeFields(fields: readonly HeaderField[]): Uint8Array {
+    let out = scratch;
+    let pos = 0;
+    if (this.pendingFinal >= 0) {
+      // 001xxxxx: dynamic table size update (RFC 7541 §6.3)
+      if (this.pendingMin < this.pendingFinal) pos = writeInt(out, pos, 0x20, 5, this.pendingMin);
+      pos = writeInt(out, pos, 0x20, 5, this.pendingFinal);
+      this.pendingMin = this.pendingFinal = -1;
+    }
+    for (let i = 0; i < fields.length; i++) {
+      const h = fields[i]!;
+      const name = h[0];
+      const value = h[1];
+      const bound = pos + fieldBound(name, value);
+      if (bound > out.length) out = grow(out, pos, bound);
+      pos = this.field(out, pos, name, value, h[2] ?? isSensitiveByDefault(name, value));
+    }
+    const block = Buffer.allocUnsafe(pos);
+    if (pos <= 64) for (let i = 0; i < pos; i++) block[i] = out[i]!;
+    else block.set(out.subarray(0, pos));
+    // a huge block's buffer is not kept
+    scratch = out.length > SCRATCH_KEEP ? Buffer.allocUnsafe(SCRATCH_SIZE) : out;
+    return block;
   }
 
-  private field(w: BitWriter, name: string, value: string, sensitive: boolean): void {
+  private field(out: Uint8Array, pos: number, name: string, value: string, sensitive: boolean): number {
     const st = STATIC_INDEX.get(name);
     if (!sensitive) {
       const full = st?.values.get(value) ?? this.dynamicExact(name, value);
-      if (full !== undefined) {
-        w.encodeBit(1); // indexed field (RFC 7541 §6.1)
-        w.encodeInt(full);
-        return;
-      }
+      // indexed field (RFC 7541 §6.1)
+      if (full !== undefined) return writeInt(out, pos, 0x80, 7, full);
     }
     const nameIndex = st?.index ?? this.dynamicName(name) ?? 0;
     const entrySize = name.length + value.length + 32;
     const index = !sensitive && !NO_INDEX.has(name) && entrySize <= (this.table.maxSize * 3) >>> 2;
-    if (index) w.encodeBits(0b01, 2); // literal with incremental indexing (§6.2.1)
-    else w.encodeBits(sensitive ? 0b0001 : 0b0000, 4); // never indexed (§6.2.3) / without indexing (§6.2.2)
-    w.encodeInt(nameIndex);
-    if (nameIndex === 0) this.string(w, name, true);
-    this.string(w, value, !sensitive && !SECRET_NAMES.has(name));
+    // literal with incremental indexing (§6.2.1) / never indexed (§6.2.3) / without indexing (§6.2.2)
+    pos = index ? writeInt(out, pos, 0x40, 6, nameIndex) : writeInt(out, pos, sensitive ? 0x10 : 0, 4, nameIndex);
+    if (nameIndex === 0) pos = this.string(out, pos, name, true);
+    pos = this.string(out, pos, value, !sensitive && !SECRET_NAMES.has(name));
     if (index) this.insert(name, value);
+    return pos;
   }
 
   /**
@@ -199,29 +261,19 @@ export class HpackEncoder {
    * lengths): short ones are coded once per process and copied (`memo`: never for credentials
    * or cookies, which must not outlive their request in a shared table).
    */
-  private string(w: BitWriter, s: string, memo: boolean): void {
-    if (memo && s.length <= MEMO_STRING_MAX) {
-      const memo = STRING_MEMO[this.huffman];
-      let coded = memo.get(s);
-      if (coded === undefined) {
-        const t = hpack.encoder.create();
-        patchWbuf(t);
-        this.codeString(t, s);
-        coded = Buffer.concat(t.render());
-        if (memo.size >= MEMO_ENTRIES) memo.clear();
-        memo.set(s, coded);
-      }
-      // a string literal starts on an octet boundary (after the prefixed integer before it)
-      (w as unknown as { buffer: { copyFrom(b: Buffer): void } }).buffer.copyFrom(coded);
-      return;
+  private string(out: Uint8Array, pos: number, s: string, memo: boolean): number {
+    if (!memo || s.length > MEMO_STRING_MAX) return writeString(out, pos, s, this.huffman);
+    const strings = STRING_MEMO[this.huffman];
+    let coded = strings.get(s);
+    if (coded === undefined) {
+      const end = writeString(out, pos, s, this.huffman);
+      coded = new Uint8Array(out.subarray(pos, end)); // a copy: the scratch buffer is reused
+      if (strings.size >= MEMO_ENTRIES) strings.clear();
+      strings.set(s, coded);
+      return end;
     }
-    this.codeString(w, s);
-  }
-
-  private codeString(w: BitWriter, s: string): void {
-    const bytes = Buffer.from(s, 'latin1');
-    const huff = this.huffman === 'always' || (this.huffman === 'auto' && huffmanLength(bytes) < bytes.length);
-    w.encodeStr(bytes, huff);
+    for (let i = 0; i < coded.length; i++) out[pos++] = coded[i]!;
+    return pos;
   }
 
   private insert(name: string, value: string): void {

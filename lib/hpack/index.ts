@@ -31,6 +31,11 @@ export class HeaderCodec {
     return this.encoder.encode(headers);
   }
 
+  /** Encodes a block whose names and values are byte strings already (`prepareOutbound`'s fields). */
+  encodeFields(fields: readonly HeaderField[]): Uint8Array {
+    return this.encoder.encodeFields(fields);
+  }
+
   /**
    * Decodes a header block from the peer.
    * @throws ConnectionError COMPRESSION_ERROR; StreamError when over the header-list limit.

@@ -115,10 +115,11 @@ class FileEntry implements CachedFile {
     this.lastModified = stat.mtime.toUTCString();
     this.contentType = mime.contentType(path.extname(realPath)) || 'application/octet-stream';
     this.validatedAt = now;
-    this.headers = Object.freeze([
+    // frozen to the last pair: the engine checks a frozen list once and reuses the result
+    this.headers = Object.freeze(([
       ['content-type', this.contentType], ['etag', this.etag], ['last-modified', this.lastModified],
       ['accept-ranges', 'bytes'], ['content-length', String(this.size)],
-    ] as const);
+    ] as const).map((pair) => Object.freeze(pair)));
   }
 
   get usable(): boolean {

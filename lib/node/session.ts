@@ -161,6 +161,23 @@ function closedStream(streamId: number): Promise<void> {
   return closed;
 }
 
+const NO_FIELDS: readonly HeaderInput[] = Object.freeze([]);
+
+/**
+ * Response blocks made from a frozen header list, one per list (with the status last used): the
+ * same frozen block each time lets the engine prepare it once (see `prepareOutbound`).
+ */
+const WITH_STATUS = new WeakMap<readonly HeaderInput[], { readonly status: number; readonly block: readonly HeaderInput[] }>();
+
+function responseBlock(status: number, headers: readonly HeaderInput[]): readonly HeaderInput[] {
+  if (!Object.isFrozen(headers)) return [[':status', String(status)], ...headers];
+  const known = WITH_STATUS.get(headers);
+  if (known !== undefined && known.status === status) return known.block;
+  const block: readonly HeaderInput[] = Object.freeze([Object.freeze([':status', String(status)] as const), ...headers]);
+  WITH_STATUS.set(headers, { status, block });
+  return block;
+}
+
 /** A `:path` a server can route: origin-form, or `*` (OPTIONS). */
 function routablePath(method: string, path: string): boolean {
   if (method === 'CONNECT') return true;
@@ -265,14 +282,14 @@ class Exchange implements H2Request, H2Response {
     this.inbound?.end();
   }
 
-  respond(status: number, headers: readonly HeaderInput[] = []): boolean {
+  respond(status: number, headers: readonly HeaderInput[] = NO_FIELDS): boolean {
     if (this.responded) throw new UsageError('respond() was already called');
     if (!Number.isInteger(status) || status < 100 || status > 999) throw new UsageError(`status ${status} is not a 3-digit integer`);
     // > HTTP/2 removes support for the 101 (Switching Protocols) informational status code.   RFC 9113 §8.6
     if (status === 101) throw new UsageError('101 Switching Protocols does not exist in HTTP/2');
     const informational = status < 200;
     if (this.released) return false;
-    this.session.conn.sendHeaders(this.streamId, [[':status', String(status)], ...headers]);
+    this.session.conn.sendHeaders(this.streamId, responseBlock(status, headers));
     if (!informational) {
       this.responded = true;
       // RFC 9110 §9.3.2, §15.3.5, §15.4.5: no content in a response to HEAD, nor in 204 or 304
