@@ -109,6 +109,46 @@ describe('header blocks we send', () => {
   });
 });
 
+describe('a frozen header list is prepared once', () => {
+  const frozen = (list: Array<[string, string]>) => Object.freeze(list.map((p) => Object.freeze(p)));
+
+  it('the same frozen list of frozen string pairs gives the same prepared result, read-only', () => {
+    const list = frozen([[':status', '200'], ['Content-Type', 'text/plain'], ['Connection', 'close']]);
+    const a = prepareOutbound(list, 'response', OUT);
+    const b = prepareOutbound(list, 'response', { ...OUT }); // equal options in another object
+    expect(b).toBe(a);
+    expect(a.fields).toEqual([[':status', '200'], ['content-type', 'text/plain']]);
+    expect(Object.isFrozen(a.fields)).toBe(true);
+  });
+
+  it('is prepared again for another kind or other options, and a list that breaks the rules throws every time', () => {
+    const list = frozen([[':status', '200'], ['x', '1']]);
+    expect(prepareOutbound(list, 'response', OUT).info.status).toBe(200);
+    expect(() => prepareOutbound(list, 'trailers', OUT)).toThrow(UsageError); // pseudo-header in trailers
+    expect(() => prepareOutbound(list, 'trailers', OUT)).toThrow(UsageError);
+    expect(prepareOutbound(list, 'trailers', { ...OUT, validate: false }).fields).toHaveLength(2);
+    const bad = frozen([['x', 'no status']]);
+    for (let i = 0; i < 3; i++) expect(() => prepareOutbound(bad, 'response', OUT)).toThrow(UsageError);
+  });
+
+  it('lists that can change are prepared each time: not frozen, a pair not frozen, or octet values', () => {
+    const open: Array<[string, string]> = [[':status', '200'], ['x', 'a']];
+    expect(prepareOutbound(open, 'response', OUT).fields[1]).toEqual(['x', 'a']);
+    open[1] = ['x', 'b'];
+    expect(prepareOutbound(open, 'response', OUT).fields[1]).toEqual(['x', 'b']);
+    const pair: [string, string] = ['x', 'a'];
+    const loose = Object.freeze([Object.freeze([':status', '200'] as [string, string]), pair]);
+    expect(prepareOutbound(loose, 'response', OUT).fields[1]).toEqual(['x', 'a']);
+    pair[1] = 'b';
+    expect(prepareOutbound(loose, 'response', OUT).fields[1]).toEqual(['x', 'b']);
+    const octets = new Uint8Array([0x61]);
+    const bytes = Object.freeze([Object.freeze([':status', '200'] as const), Object.freeze(['x', octets] as const)]);
+    expect(prepareOutbound(bytes, 'response', OUT).fields[1]).toEqual(['x', 'a']);
+    octets[0] = 0x62;
+    expect(prepareOutbound(bytes, 'response', OUT).fields[1]).toEqual(['x', 'b']);
+  });
+});
+
 describe('every received-block rule also applies to blocks we send', () => {
   it('refuses each malformed block of the table above with a UsageError when sending without normalization', () => {
     expect(MALFORMED.length).toBeGreaterThan(30);

@@ -28,6 +28,67 @@ function str(s: Buffer | number[]): string {
   return out;
 }
 
+/** Fields whose values are never kept in the process-wide memo. */
+const SECRET_NAMES: ReadonlySet<string> = new Set(['authorization', 'proxy-authorization', 'cookie', 'set-cookie']);
+
+/**
+ * Huffman-coded literals decoded before, by their coded octets, shared by every decoder of the
+ * process: requests repeat the same paths and values, and hpack.js decodes bit by bit into an
+ * array. Short strings only; emptied when full; never credentials, cookies or never-indexed
+ * fields (they must not outlive their request).
+ */
+const HUFFMAN_MEMO = new Map<string, string>();
+const MEMO_CODED_MAX = 64;
+const MEMO_ENTRIES = 4096;
+/** @internal For tests: whether a decoded string is in the process-wide memo. */
+export function decodeMemoHolds(s: string): boolean {
+  for (const v of HUFFMAN_MEMO.values()) if (v === s) return true;
+  return false;
+}
+
+interface ByteQueue { has(n: number): boolean; take(n: number): Buffer }
+
+/** A string literal (RFC 7541 §5.2) read at an octet boundary; `memo`: it may be remembered. */
+function literal(r: BitReader, memo: boolean): string {
+  if (!memo) return str(r.decodeStr());
+  const q = (r as unknown as { buffer: ByteQueue }).buffer;
+  if (!q.has(1)) return str(r.decodeStr()); // hpack.js reports the truncation
+  const huffman = r.decodeBit() === 1;
+  const length = r.decodeInt();
+  if (!q.has(length)) throw new Error('Not enough octets for string');
+  const raw = q.take(length);
+  if (!huffman) return raw.toString('latin1');
+  if (length > MEMO_CODED_MAX) return decodeHuffman(raw);
+  const key = raw.toString('latin1');
+  let s = HUFFMAN_MEMO.get(key);
+  if (s === undefined) {
+    s = decodeHuffman(raw);
+    if (HUFFMAN_MEMO.size >= MEMO_ENTRIES) HUFFMAN_MEMO.clear();
+    HUFFMAN_MEMO.set(key, s);
+  }
+  return s;
+}
+
+/** Huffman-decodes coded octets with hpack.js (a reader of its own: an error leaves nothing behind). */
+function decodeHuffman(raw: Buffer): string {
+  const prefix: number[] = [];
+  let n = raw.length;
+  if (n < 127) prefix.push(0x80 | n);
+  else {
+    prefix.push(0xff);
+    n -= 127;
+    while (n >= 128) {
+      prefix.push((n % 128) | 128);
+      n = Math.floor(n / 128);
+    }
+    prefix.push(n);
+  }
+  const reader = hpack.decoder.create();
+  reader.push(Buffer.from(prefix));
+  reader.push(raw);
+  return str(reader.decodeStr());
+}
+
 /**
  * hpack.js defect 9: its byte queue (obuf) answers `take(0)` — every empty string literal — with
  * the deprecated `new Buffer(0)`, whose deprecation check cost 4% of a busy server's CPU. Patched
@@ -139,8 +200,8 @@ export class HpackDecoder {
             sensitive = r.decodeBit() === 1; // 0001xxxx never indexed, 0000xxxx without indexing
           }
           const index = r.decodeInt();
-          name = index === 0 ? str(r.decodeStr()) : table.lookup(index).name;
-          value = str(r.decodeStr());
+          name = index === 0 ? literal(r, true) : table.lookup(index).name;
+          value = literal(r, !sensitive && !SECRET_NAMES.has(name));
           if (incremental) table.add(name, value, name.length, value.length);
         }
         if (first) {

@@ -155,6 +155,28 @@ describe('handler mistakes are answered at the call or contained to their stream
     }
   });
 
+  it('one frozen header list answered with several statuses, also as 1xx, keeps each status and its own fields', async () => {
+    const fields = Object.freeze([Object.freeze(['x-kind', 'shared'] as const), Object.freeze(['Content-Type', 'text/plain'] as const)]);
+    const hint = Object.freeze([Object.freeze(['link', '</a.css>; rel=preload'] as const)]);
+    const { s, client } = await careless({
+      '/200': (_req, res) => { res.respond(200, fields); res.end('ok'); },
+      '/404': (_req, res) => { res.respond(404, fields); res.end('no'); },
+      '/hint': (_req, res) => { res.respond(103, hint); res.respond(103, hint); res.respond(201, fields); res.end(); },
+    });
+    try {
+      for (const path of ['/200', '/404', '/200', '/hint', '/404', '/hint']) {
+        const r = await client.request({ path });
+        expect(r.status).toBe(path === '/hint' ? 201 : Number(path.slice(1)));
+        expect(r.headers.filter(([n]) => n === 'x-kind' || n === 'content-type')).toEqual([['x-kind', 'shared'], ['content-type', 'text/plain']]);
+        expect(r.informational.length).toBe(path === '/hint' ? 2 : 0);
+        await r.text();
+      }
+    } finally {
+      client.destroy();
+      await s.h2.close();
+    }
+  });
+
   it('responses to HEAD and 204/304 carry no content whatever the handler writes (RFC 9110 §9.3.2, §15.3.5)', async () => {
     const { s, client } = await careless({
       '/204': (_req, res) => {
