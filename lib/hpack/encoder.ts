@@ -148,6 +148,11 @@ export class HpackEncoder {
   /** name → absolute insertion number of the newest entry with that name. */
   private readonly names: Map<string, number>;
   private inserted: number;
+  /**
+   * Blocks of frozen field lists that changed nothing in the table, with the table's state they
+   * were coded against (shared: the caller must not write into a returned block).
+   */
+  private reuse: WeakMap<readonly HeaderField[], { readonly inserted: number; readonly maxSize: number; readonly block: Uint8Array }> | undefined;
   private pendingMin: number;
   private pendingFinal: number;
 
@@ -162,6 +167,7 @@ export class HpackEncoder {
     this.exact = new Map();
     this.names = new Map();
     this.inserted = 0;
+    this.reuse = undefined;
     this.pendingMin = initial < DEFAULT_HEADER_TABLE_SIZE ? initial : -1;
     this.pendingFinal = this.pendingMin;
   }
@@ -213,9 +219,19 @@ export class HpackEncoder {
    * char per octet, as `prepareOutbound` leaves them); `encode` takes any input.
    */
   encodeFields(fields: readonly HeaderField[]): Uint8Array {
+    // a frozen list (a prepared block, see `prepareOutbound`) coded before without touching the
+    // table codes the same way while the table is as it was then: no entry added since, same size
+    const frozen = Object.isFrozen(fields);
+    if (frozen && this.pendingFinal < 0 && this.reuse !== undefined) {
+      const known = this.reuse.get(fields);
+      if (known !== undefined && known.inserted === this.inserted && known.maxSize === this.table.maxSize) return known.block;
+    }
+    const inserted = this.inserted;
+    const sizeUpdate = this.pendingFinal >= 0;
     let out = scratch;
     let pos = 0;
     if (this.pendingFinal >= 0) {
+      this.reuse = undefined; // the table may have lost entries (a shrink, maybe grown back since)
       // 001xxxxx: dynamic table size update (RFC 7541 §6.3)
       if (this.pendingMin < this.pendingFinal) pos = writeInt(out, pos, 0x20, 5, this.pendingMin);
       pos = writeInt(out, pos, 0x20, 5, this.pendingFinal);
@@ -234,6 +250,9 @@ export class HpackEncoder {
     else block.set(out.subarray(0, pos));
     // a huge block's buffer is not kept
     scratch = out.length > SCRATCH_KEEP ? Buffer.allocUnsafe(SCRATCH_SIZE) : out;
+    if (frozen && !sizeUpdate && this.inserted === inserted) {
+      (this.reuse ??= new WeakMap()).set(fields, { inserted, maxSize: this.table.maxSize, block });
+    }
     return block;
   }
 

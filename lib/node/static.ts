@@ -44,6 +44,18 @@ export function staticHandler(root: string | undefined, options: StaticOptions =
   const within = prefix + path.sep;
   const cache = base === undefined ? undefined : new FileCache(base, options);
   const dotfiles = options.dotfiles === 'allow';
+  // plain URL path → file path, the same string each time: a string made per request would be
+  // hashed again by every map it is looked up in (bounded: emptied when full)
+  const files = new Map<string, string>();
+  const fileOf = (urlPath: string): string => {
+    let file = files.get(urlPath);
+    if (file === undefined) {
+      if (files.size >= 4096) files.clear();
+      file = prefix + urlPath;
+      files.set(urlPath, file);
+    }
+    return file;
+  };
   const handler = async (req: H2Request, res: H2Response): Promise<void> => {
     if (req.method === 'POST' || req.method === 'PUT') {
       const type = req.header('content-type') ?? 'application/octet-stream';
@@ -63,7 +75,7 @@ export function staticHandler(root: string | undefined, options: StaticOptions =
     if (urlPath === undefined) return plain(res, 400, 'bad request: the path is not valid percent-encoded UTF-8\n', head);
     if (cache === undefined || base === undefined) return demo(urlPath, res, head, options.scheduler);
     if (!dotfiles && hasDotSegment(urlPath)) return notFound(res, head);
-    const file = plainPath ? prefix + urlPath : path.join(base, urlPath);
+    const file = plainPath ? fileOf(urlPath) : path.join(base, urlPath);
     if (!plainPath && file !== base && !file.startsWith(within)) return notFound(res, head); // no escaping the root
     let target = file;
     let entry;

@@ -87,4 +87,52 @@ describe('HPACK block writer', () => {
     expect(d.decode(e.encode(big))).toEqual(big);
     expect(d.decode(e.encode([['x-small', 'a']]))).toEqual([['x-small', 'a']]);
   });
+
+  it('a frozen list coded again reuses its block only while the table is unchanged: any mix of repeats, new fields and size changes decodes right', () => {
+    const token = fc.constantFrom('content-type', 'etag', 'x-a', 'x-b', 'accept-ranges', 'content-length', 'authorization', 'cookie');
+    const value = fc.constantFrom('', 'a', 'text/plain', 'bytes', '"6-abc"', 'v'.repeat(40), 'session=s');
+    const list = fc.array(fc.tuple(token, value), { maxLength: 5 });
+    // steps: code list i of a few frozen lists, code a fresh (unfrozen) list, or change the table size
+    const step = fc.oneof(
+      { arbitrary: fc.record({ kind: fc.constant('frozen' as const), i: fc.nat(3) }), weight: 8 },
+      { arbitrary: fc.record({ kind: fc.constant('fresh' as const), fields: list }), weight: 1 },
+      { arbitrary: fc.record({ kind: fc.constant('size' as const), size: fc.constantFrom(0, 64, 256, 4096) }), weight: 1 },
+    );
+    let reusedInAll = 0;
+    fc.assert(fc.property(fc.array(list, { minLength: 4, maxLength: 4 }), fc.array(step, { maxLength: 40 }), (lists, steps) => {
+      const frozen = lists.map((l) => Object.freeze(l.map((f) => Object.freeze(f))));
+      const enc = new HpackEncoder();
+      const dec = new HpackDecoder();
+      const blocks = new Map<number, Uint8Array>();
+      for (const st of steps) {
+        if (st.kind === 'size') {
+          dec.setMaxTableSize(st.size);
+          enc.setMaxTableSize(st.size);
+          continue;
+        }
+        const fields = st.kind === 'frozen' ? frozen[st.i]! : st.fields;
+        const block = enc.encodeFields(fields);
+        if (st.kind === 'frozen' && blocks.get(st.i) === block) reusedInAll++;
+        if (st.kind === 'frozen') blocks.set(st.i, block);
+        expect(dec.decode(block).map(([n, v]) => [n, v])).toEqual(fields.map(([n, v]) => [n, v]));
+        expect(dec.dynamicEntries()).toEqual(enc.dynamicEntries());
+      }
+    }), { numRuns: 1000 });
+    expect(reusedInAll).toBeGreaterThan(200); // the runs did exercise the reuse (about 500 times)
+  });
+
+  it('a frozen list answered again and again is coded once per table state (the same block returned)', () => {
+    const enc = new HpackEncoder();
+    const fields = Object.freeze([[':status', '200'], ['content-type', 'text/plain'], ['etag', '"1-a"']].map((f) => Object.freeze(f as [string, string])));
+    const first = enc.encodeFields(fields); // inserts content-type
+    const second = enc.encodeFields(fields); // all hits now: remembered
+    expect(second).not.toBe(first);
+    expect(enc.encodeFields(fields)).toBe(second);
+    enc.encodeFields([['x-new', 'inserted']]); // the table changed: coded again
+    const fourth = enc.encodeFields(fields);
+    expect(fourth).not.toBe(second);
+    expect(Buffer.from(fourth).equals(Buffer.from(second))).toBe(false); // content-type's index moved by one
+    enc.setMaxTableSize(4096); // no change: still the same
+    expect(enc.encodeFields(fields)).toBe(enc.encodeFields(fields));
+  });
 });
