@@ -56,7 +56,9 @@ export interface H2Request {
  */
 export interface H2Response {
   /**
-   * Sends the status and headers (once).
+   * Sends the status and headers (once). A list answered again and again is best frozen
+   * (`Object.freeze` on the list and on each pair, strings only): it is then normalized and
+   * checked once, and each connection reuses its HPACK coding while its table is unchanged.
    * @returns false when the stream is already gone.
    * @throws UsageError for a second call or an invalid status or header block.
    */
