@@ -14,7 +14,7 @@ import { parseArgs } from 'node:util';
 import { SCHEDULER_NAMES } from '../priority/index.js';
 import type { SchedulerName } from '../priority/scheduler.js';
 import { localCertificate, type LocalCertificate, LOCAL_CERT_NAMES } from './devcert.js';
-import { MAX_TIMER } from './endpoint.js';
+import { DEFAULT_CONNECTION_WINDOW, MAX_TIMER } from './endpoint.js';
 import { createH2Server } from './server.js';
 import { FILE_CACHE_DEFAULTS } from './file-cache.js';
 import { DEFAULT_READ_AHEAD, setFilePrefetchLimit } from './file-source.js';
@@ -52,6 +52,8 @@ Options:
   --send-timeout MS  reset a response the client's flow-control windows kept at 0 for
                      MS; close a socket that accepted nothing for MS (default 60000)
   --max-connections N  close new sockets beyond N open ones, per worker (default 10000)
+  --connection-window N  request body octets a connection may have unread, all streams
+                     together (65535..2147483647, default 1048576: 16 stream windows)
                      Every timeout: 0 turns it off.
   --dotfiles MODE    deny | allow: paths with a segment starting with "." are not
                      found (404), or served (default deny)
@@ -197,6 +199,7 @@ async function main(argv: string[]): Promise<void> {
         'body-timeout': { type: 'string', default: '30000' },
         'send-timeout': { type: 'string', default: '60000' },
         'max-connections': { type: 'string', default: '10000' },
+        'connection-window': { type: 'string', default: String(DEFAULT_CONNECTION_WINDOW) },
         log: { type: 'string', default: 'text' },
         dotfiles: { type: 'string', default: 'deny' },
         'cache-entries': { type: 'string', default: String(FILE_CACHE_DEFAULTS.entries) },
@@ -237,7 +240,7 @@ async function main(argv: string[]): Promise<void> {
   if ((values.cert === undefined) !== (values.key === undefined)) fail(values.cert === undefined ? '--key needs --cert' : '--cert needs --key');
   if (values['no-tls'] && values.cert !== undefined) fail('--cert and --key serve TLS: leave out --no-tls');
   type CountFlag = 'drain-timeout' | 'handshake-timeout' | 'header-timeout' | 'body-timeout' | 'send-timeout' | 'max-connections' | 'idle-timeout'
-    | 'cache-entries' | 'cache-memory' | 'cache-file-max' | 'cache-valid' | 'read-ahead';
+    | 'cache-entries' | 'cache-memory' | 'cache-file-max' | 'cache-valid' | 'read-ahead' | 'connection-window';
   const count = (flag: CountFlag): number => {
     const raw = values[flag]!;
     const n = Number(raw);
@@ -268,7 +271,9 @@ async function main(argv: string[]): Promise<void> {
     bodyTimeout: count('body-timeout'),
     sendTimeout: count('send-timeout'),
     maxConnections: count('max-connections'),
+    connectionWindow: count('connection-window'),
   };
+  if (limits.connectionWindow < 65535 || limits.connectionWindow > 0x7fffffff) fail('--connection-window must be in 65535..2147483647');
   let tls: TlsMaterial | undefined;
   if (values.cert !== undefined && values.key !== undefined) tls = { cert: pem('cert', values.cert), key: pem('key', values.key) };
   else if (!values['no-tls']) {

@@ -15,7 +15,7 @@ import type { PriorityFields } from '../frame/types.js';
 import type { HeaderField, HeaderInput } from '../hpack/types.js';
 import { formatPriorityField, type PrioritySignal } from '../priority/signal.js';
 import { Body } from './body.js';
-import { Endpoint, type EndpointOptions } from './endpoint.js';
+import { connectionWindowOf, Endpoint, type EndpointOptions } from './endpoint.js';
 
 /** Options of {@link connect}. */
 export interface H2ClientOptions extends EndpointOptions {
@@ -76,6 +76,7 @@ interface Pending {
 
 /** Opens a connection and waits until the socket is ready (TLS handshake done, ALPN h2 agreed). */
 export async function connect(url: string | URL, options: H2ClientOptions = {}): Promise<H2Client> {
+  connectionWindowOf(options.connectionWindow); // a bad value fails before connecting
   const u = typeof url === 'string' ? new URL(url) : url;
   const secure = u.protocol === 'https:';
   if (!secure && u.protocol !== 'http:') throw new UsageError(`unsupported scheme ${u.protocol}`);
@@ -108,6 +109,7 @@ export class H2Client extends Endpoint {
   constructor(socket: net.Socket, private readonly scheme: string, private readonly authority: string, options: H2ClientOptions = {}) {
     super(socket, true, { ...options, connection: { ...options.connection, localSettings: { enablePush: false, ...options.connection?.localSettings } } }, 0);
     this.conn.initiateConnection();
+    this.openConnectionWindow();
     this.flush();
   }
 

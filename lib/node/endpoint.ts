@@ -50,6 +50,27 @@ export interface EndpointOptions {
    * accepts nothing for this long is closed. Default 60000; 0 = no deadline.
    */
   sendTimeout?: number;
+  /**
+   * The connection's receive window (octets): how much body all streams together may have in
+   * flight while the application has not read it. A body nobody reads holds at most its stream's
+   * window (SETTINGS_INITIAL_WINDOW_SIZE, 65,535 by default), so the default of 1 MiB leaves room
+   * for 16 such streams before the others wait. Raised with a WINDOW_UPDATE after our SETTINGS;
+   * 65,535 (the RFC's initial size) sends none. At most 2^31-1.
+   */
+  connectionWindow?: number;
+}
+
+/** Default {@link EndpointOptions.connectionWindow}: 16 stream windows of 64 KiB. */
+export const DEFAULT_CONNECTION_WINDOW: number = 1 << 20;
+
+/**
+ * The connection window option, checked.
+ * @throws UsageError outside 65,535..2^31-1 or not a whole number.
+ */
+export function connectionWindowOf(value: number | undefined): number {
+  if (value === undefined) return DEFAULT_CONNECTION_WINDOW;
+  if (!Number.isInteger(value) || value < 65535 || value > 0x7fffffff) throw new UsageError(`connectionWindow is a whole number of octets in 65535..2147483647, not ${value}`);
+  return value;
 }
 
 /** The deadlines a connection watches, resolved (0 = off). */
@@ -98,6 +119,7 @@ export function timerMs(value: number | undefined, fallback: number): number {
 const SHUTDOWN_PING = Buffer.from('h2s-shut');
 
 export abstract class Endpoint {
+  private readonly connectionWindow: number;
   readonly conn: H2Connection;
   readonly sender: Sender;
   protected closed = false;
@@ -138,6 +160,7 @@ export abstract class Endpoint {
       onStreamDone: (id) => this.outboundDone.push(id),
       onDrain: (id) => this.onStreamDrain(id),
     });
+    this.connectionWindow = connectionWindowOf(endpointOptions.connectionWindow);
     this.idleMs = timerMs(endpointOptions.idleTimeout, idleDefault);
     this.lingerMs = timerMs(endpointOptions.lingerMs, 1000);
     this.drainMs = timerMs(endpointOptions.drainTimeoutMs, 30000);
@@ -233,6 +256,12 @@ export abstract class Endpoint {
       /* the engine is closed already */
     }
     this.terminate(why);
+  }
+
+  /** Raises the connection's receive window from the RFC's 65,535 to `connectionWindow` (after our SETTINGS). */
+  protected openConnectionWindow(): void {
+    const extra = this.connectionWindow - 65535;
+    if (extra > 0) this.conn.incrementFlowControlWindow(extra);
   }
 
   /** @internal Returns flow-control credit for `n` inbound octets of `streamId` the application has read. */

@@ -22,7 +22,7 @@ import { CLIENT_PREFACE, ErrorCode } from '../constants.js';
 import { H2Connection } from '../connection/connection.js';
 import type { HeaderField } from '../hpack/types.js';
 import { UsageError } from '../errors.js';
-import { MAX_TIMER, type StreamCounts, timerMs } from './endpoint.js';
+import { connectionWindowOf, MAX_TIMER, type StreamCounts, timerMs } from './endpoint.js';
 import { type Handler, Session, type SessionOptions } from './session.js';
 
 /** Options of {@link createH2Server}. */
@@ -156,6 +156,7 @@ export function createH2Server(handler: Handler, options: H2ServerOptions = {}):
     tls: options.tls ? tlsPort(options.tls, handshakeMs, open, (raw) => withSession.add(raw)) : undefined,
     cleartext: options.cleartext ?? 'h2c',
   };
+  connectionWindowOf(options.connectionWindow); // a bad value fails here, not per connection
   const cap = options.maxConnections ?? 10000;
   if (!Number.isInteger(cap) || cap < 0) throw new UsageError(`maxConnections is a whole number (0 = no cap), not ${cap}`);
   let refused = 0;

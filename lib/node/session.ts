@@ -454,6 +454,7 @@ export class Session extends Endpoint {
 
   private begin(initial: Uint8Array | undefined): void {
     this.conn.initiateConnection();
+    this.openConnectionWindow();
     this.flush();
     this.touch();
     if (initial && initial.length > 0) this.receive(initial);
@@ -468,6 +469,7 @@ export class Session extends Endpoint {
   }
 
   private beginUpgraded(a: { request: { method: string; path: string; headers: HeaderField[] }; rest: Uint8Array | undefined }): void {
+    this.openConnectionWindow();
     this.flush();
     this.touch();
     this.arrive(1, [[':method', a.request.method], [':scheme', 'http'], [':path', a.request.path], ...a.request.headers], true);
