@@ -8,6 +8,7 @@
 import { UsageError } from './errors.js';
 import type { HeaderField, HeaderInput } from './hpack/types.js';
 import { toByteString } from './bytes.js';
+import { isFixedFieldList } from './hpack/encoder.js';
 
 /** What a header block is, which decides the rules that apply to it. */
 export type BlockKind = 'request' | 'response' | 'informational' | 'trailers';
@@ -246,8 +247,10 @@ export function prepareOutbound(headers: readonly HeaderInput[], kind: BlockKind
     if (known !== undefined && known.kind === kind && known.normalize === o.normalize && known.validate === o.validate
       && known.splitCookies === o.splitCookies && known.connectProtocol === o.connectProtocol) return known.result;
     const result = prepareFresh(headers, kind, o);
-    if (isFixed(headers)) {
-      Object.freeze(result.fields); // shared from now on
+    if (isFixedFieldList(headers)) {
+      // shared from now on, and fixed itself: the encoder may reuse its coded block
+      for (const f of result.fields) Object.freeze(f);
+      Object.freeze(result.fields);
       PREPARED.set(headers, { kind, normalize: o.normalize, validate: o.validate, splitCookies: o.splitCookies, connectProtocol: o.connectProtocol, result });
     }
     return result;
@@ -264,14 +267,6 @@ const PREPARED = new WeakMap<readonly HeaderInput[], {
   readonly kind: BlockKind; readonly normalize: boolean; readonly validate: boolean; readonly splitCookies: boolean; readonly connectProtocol: boolean;
   readonly result: { readonly fields: readonly HeaderField[]; readonly info: BlockInfo };
 }>();
-
-/** A frozen list whose pairs are frozen and hold strings only (octet arrays can change). */
-function isFixed(headers: readonly HeaderInput[]): boolean {
-  for (const h of headers) {
-    if (!Object.isFrozen(h) || typeof h[0] !== 'string' || typeof h[1] !== 'string') return false;
-  }
-  return true;
-}
 
 function prepareFresh(headers: readonly HeaderInput[], kind: BlockKind, o: OutboundOptions): { readonly fields: readonly HeaderField[]; readonly info: BlockInfo } {
   const fields: HeaderField[] = [];

@@ -361,7 +361,7 @@ export class H2Connection {
       // > 2xx is tunnel data (RFC 9113 §8.5), never measured against a content-length
       s.expectedLength = undefined;
     }
-    const block = this.hpack.encodeFields(fields);
+    const block = this.hpack.encodeByteStrings(fields);
     encodeHeaders(this.out, { streamId, headerBlock: block, endStream, padLength: options.padLength, priority }, this.maxOutboundFrameSize);
     if (endStream) this.streams.apply(s, StreamInput.SEND_END_STREAM);
   }
@@ -560,7 +560,7 @@ export class H2Connection {
     const promised = this.streams.create(promisedStreamId, this.remoteSettings.initialWindowSize, this.localSettings.initialWindowSize);
     this.streams.apply(promised, StreamInput.SEND_PROMISED);
     promised.method = fields.find(([n]) => n === ':method')?.[1];
-    encodePushPromise(this.out, { streamId, promisedStreamId, headerBlock: this.hpack.encodeFields(fields), padLength: undefined }, this.maxOutboundFrameSize);
+    encodePushPromise(this.out, { streamId, promisedStreamId, headerBlock: this.hpack.encodeByteStrings(fields), padLength: undefined }, this.maxOutboundFrameSize);
   }
 
   /**

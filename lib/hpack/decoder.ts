@@ -28,14 +28,24 @@ function str(s: Buffer | number[]): string {
   return out;
 }
 
-/** Fields whose values are never kept in the process-wide memo. */
-const SECRET_NAMES: ReadonlySet<string> = new Set(['authorization', 'proxy-authorization', 'cookie', 'set-cookie']);
+/**
+ * The fields whose values the process-wide memo may keep: request fields that repeat from
+ * request to request and name no secret. Anything else (credentials, cookies, API keys, custom
+ * fields) is decoded each time, so it does not outlive its request; `:path` only without a query
+ * (which may carry a token).
+ */
+const MEMO_VALUES: ReadonlySet<string> = new Set([
+  ':authority', ':method', ':path', ':scheme', ':status', 'accept', 'accept-encoding', 'accept-language', 'cache-control',
+  'content-type', 'origin', 'pragma', 'priority', 'sec-ch-ua', 'sec-ch-ua-mobile', 'sec-ch-ua-platform', 'sec-fetch-dest',
+  'sec-fetch-mode', 'sec-fetch-site', 'sec-fetch-user', 'te', 'upgrade-insecure-requests', 'user-agent',
+  'content-encoding', 'vary', 'server', 'accept-ranges',
+]);
 
 /**
  * Huffman-coded literals decoded before, by their coded octets, shared by every decoder of the
  * process: requests repeat the same paths and values, and hpack.js decodes bit by bit into an
- * array. Short strings only; emptied when full; never credentials, cookies or never-indexed
- * fields (they must not outlive their request).
+ * array. Short strings only; emptied when full; field names, and the values of the fields in
+ * {@link MEMO_VALUES} unless sent never-indexed.
  */
 const HUFFMAN_MEMO = new Map<string, string>();
 const MEMO_CODED_MAX = 64;
@@ -48,8 +58,11 @@ export function decodeMemoHolds(s: string): boolean {
 
 interface ByteQueue { has(n: number): boolean; take(n: number): Buffer }
 
-/** A string literal (RFC 7541 §5.2) read at an octet boundary; `memo`: it may be remembered. */
-function literal(r: BitReader, memo: boolean): string {
+/**
+ * A string literal (RFC 7541 §5.2) read at an octet boundary; `memo`: it may be remembered
+ * (`'path'`: unless it has a query).
+ */
+function literal(r: BitReader, memo: boolean | 'path'): string {
   if (!memo) return str(r.decodeStr());
   const q = (r as unknown as { buffer: ByteQueue }).buffer;
   if (!q.has(1)) return str(r.decodeStr()); // hpack.js reports the truncation
@@ -63,6 +76,7 @@ function literal(r: BitReader, memo: boolean): string {
   let s = HUFFMAN_MEMO.get(key);
   if (s === undefined) {
     s = decodeHuffman(raw);
+    if (memo === 'path' && s.includes('?')) return s;
     if (HUFFMAN_MEMO.size >= MEMO_ENTRIES) HUFFMAN_MEMO.clear();
     HUFFMAN_MEMO.set(key, s);
   }
@@ -201,7 +215,7 @@ export class HpackDecoder {
           }
           const index = r.decodeInt();
           name = index === 0 ? literal(r, true) : table.lookup(index).name;
-          value = literal(r, !sensitive && !SECRET_NAMES.has(name));
+          value = literal(r, sensitive || !MEMO_VALUES.has(name) ? false : name === ':path' ? 'path' : true);
           if (incremental) table.add(name, value, name.length, value.length);
         }
         if (first) {

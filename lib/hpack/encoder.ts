@@ -66,6 +66,43 @@ function huffmanLength(s: string): number {
   return (bits + 7) >>> 3;
 }
 
+/** Blocks of fixed field lists an encoder remembers (the last ones coded). */
+const REUSE_SLOTS = 8;
+
+/** One char per octet: no char above 0xFF. */
+function isByteString(s: string): boolean {
+  if (typeof s !== 'string') return false;
+  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) > 0xff) return false;
+  return true;
+}
+
+/** A plain data property of `o` (not a getter), or undefined. */
+function dataOf(o: object, key: number): { value: unknown } | undefined {
+  const d = Object.getOwnPropertyDescriptor(o, key);
+  return d !== undefined && 'value' in d ? { value: d.value as unknown } : undefined;
+}
+
+/**
+ * A header list that cannot change: a frozen array of frozen arrays whose name and value are
+ * strings held in plain data properties (a getter could answer differently each time), and whose
+ * third element, if any, is a boolean or undefined. Checked once, when a result is remembered for the list.
+ */
+export function isFixedFieldList(list: readonly (readonly unknown[])[]): boolean {
+  if (!Array.isArray(list) || !Object.isFrozen(list)) return false;
+  for (let i = 0; i < list.length; i++) {
+    const pair = dataOf(list, i)?.value;
+    if (!Array.isArray(pair) || !Object.isFrozen(pair) || pair.length < 2 || pair.length > 3) return false;
+    const name = dataOf(pair, 0);
+    const value = dataOf(pair, 1);
+    if (typeof name?.value !== 'string' || typeof value?.value !== 'string') return false;
+    if (pair.length === 3) {
+      const flag = dataOf(pair, 2);
+      if (flag === undefined || (typeof flag.value !== 'boolean' && flag.value !== undefined)) return false;
+    }
+  }
+  return true;
+}
+
 /** The buffer blocks are written into (encoding is synchronous: one for the process). */
 const SCRATCH_SIZE = 4096;
 const SCRATCH_KEEP = 65536;
@@ -149,10 +186,13 @@ export class HpackEncoder {
   private readonly names: Map<string, number>;
   private inserted: number;
   /**
-   * Blocks of frozen field lists that changed nothing in the table, with the table's state they
-   * were coded against (shared: the caller must not write into a returned block).
+   * The last few blocks of fixed field lists (see {@link isFixedFieldList}) that changed nothing
+   * in the table, with the table's state they were coded against; a small ring, so a connection
+   * asked for many different responses holds no more (shared blocks: callers must not write
+   * into a returned block).
    */
-  private reuse: WeakMap<readonly HeaderField[], { readonly inserted: number; readonly maxSize: number; readonly block: Uint8Array }> | undefined;
+  private readonly reuse: Array<{ fields: readonly HeaderField[]; inserted: number; maxSize: number; block: Uint8Array } | undefined>;
+  private reuseNext: number;
   private pendingMin: number;
   private pendingFinal: number;
 
@@ -167,7 +207,8 @@ export class HpackEncoder {
     this.exact = new Map();
     this.names = new Map();
     this.inserted = 0;
-    this.reuse = undefined;
+    this.reuse = [];
+    this.reuseNext = 0;
     this.pendingMin = initial < DEFAULT_HEADER_TABLE_SIZE ? initial : -1;
     this.pendingFinal = this.pendingMin;
   }
@@ -211,27 +252,42 @@ export class HpackEncoder {
       const value = toByteString(h[1]);
       fields.push(h[2] === undefined ? [name, value] : [name, value, h[2]]);
     }
-    return this.encodeFields(fields);
+    return this.encodeByteStrings(fields);
   }
 
   /**
    * Encodes one header block of fields whose names and values are byte strings already (one
-   * char per octet, as `prepareOutbound` leaves them); `encode` takes any input.
+   * char per octet, as `prepareOutbound` leaves them); `encode` takes any input. A fixed list
+   * (frozen, of frozen string pairs) coded again while the table is unchanged gets the same block.
+   * @throws UsageError for a char above 0xFF, before anything changes.
    */
   encodeFields(fields: readonly HeaderField[]): Uint8Array {
-    // a frozen list (a prepared block, see `prepareOutbound`) coded before without touching the
-    // table codes the same way while the table is as it was then: no entry added since, same size
+    for (let i = 0; i < fields.length; i++) {
+      const h = fields[i]!;
+      if (!isByteString(h[0]) || !isByteString(h[1])) throw new UsageError(`header ${JSON.stringify(String(h[0]))}: encodeFields takes byte strings (chars up to 0xFF); encode() takes any`);
+    }
+    return this.encodeByteStrings(fields);
+  }
+
+  /**
+   * @internal `encodeFields` without its check, for fields known to be byte strings (the
+   * engine's, from `prepareOutbound`): a char above 0xFF here would be coded wrong.
+   */
+  encodeByteStrings(fields: readonly HeaderField[]): Uint8Array {
+    // a fixed list coded before without touching the table codes the same way while the table
+    // is as it was then: no entry added since, same size, no size update due
     const frozen = Object.isFrozen(fields);
-    if (frozen && this.pendingFinal < 0 && this.reuse !== undefined) {
-      const known = this.reuse.get(fields);
-      if (known !== undefined && known.inserted === this.inserted && known.maxSize === this.table.maxSize) return known.block;
+    if (frozen && this.pendingFinal < 0) {
+      for (const known of this.reuse) {
+        if (known !== undefined && known.fields === fields && known.inserted === this.inserted && known.maxSize === this.table.maxSize) return known.block;
+      }
     }
     const inserted = this.inserted;
     const sizeUpdate = this.pendingFinal >= 0;
     let out = scratch;
     let pos = 0;
     if (this.pendingFinal >= 0) {
-      this.reuse = undefined; // the table may have lost entries (a shrink, maybe grown back since)
+      this.reuse.length = 0; // the table may have lost entries (a shrink, maybe grown back since)
       // 001xxxxx: dynamic table size update (RFC 7541 §6.3)
       if (this.pendingMin < this.pendingFinal) pos = writeInt(out, pos, 0x20, 5, this.pendingMin);
       pos = writeInt(out, pos, 0x20, 5, this.pendingFinal);
@@ -250,8 +306,9 @@ export class HpackEncoder {
     else block.set(out.subarray(0, pos));
     // a huge block's buffer is not kept
     scratch = out.length > SCRATCH_KEEP ? Buffer.allocUnsafe(SCRATCH_SIZE) : out;
-    if (frozen && !sizeUpdate && this.inserted === inserted) {
-      (this.reuse ??= new WeakMap()).set(fields, { inserted, maxSize: this.table.maxSize, block });
+    if (frozen && !sizeUpdate && this.inserted === inserted && isFixedFieldList(fields)) {
+      this.reuse[this.reuseNext] = { fields, inserted, maxSize: this.table.maxSize, block };
+      this.reuseNext = (this.reuseNext + 1) % REUSE_SLOTS;
     }
     return block;
   }

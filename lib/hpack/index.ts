@@ -31,9 +31,17 @@ export class HeaderCodec {
     return this.encoder.encode(headers);
   }
 
-  /** Encodes a block whose names and values are byte strings already (`prepareOutbound`'s fields). */
+  /**
+   * Encodes a block whose names and values are byte strings already (chars up to 0xFF).
+   * @throws UsageError for a char above 0xFF, before anything changes.
+   */
   encodeFields(fields: readonly HeaderField[]): Uint8Array {
     return this.encoder.encodeFields(fields);
+  }
+
+  /** @internal The engine's fields (from `prepareOutbound`): byte strings, not checked again. */
+  encodeByteStrings(fields: readonly HeaderField[]): Uint8Array {
+    return this.encoder.encodeByteStrings(fields);
   }
 
   /**

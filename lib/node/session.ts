@@ -172,7 +172,8 @@ const NO_FIELDS: readonly HeaderInput[] = Object.freeze([]);
 const WITH_STATUS = new WeakMap<readonly HeaderInput[], { readonly status: number; readonly block: readonly HeaderInput[] }>();
 
 function responseBlock(status: number, headers: readonly HeaderInput[]): readonly HeaderInput[] {
-  if (!Object.isFrozen(headers)) return [[':status', String(status)], ...headers];
+  // not an array (a caller's mistake): the engine's check says so with a UsageError
+  if (!Array.isArray(headers) || !Object.isFrozen(headers)) return [[':status', String(status)], ...headers];
   const known = WITH_STATUS.get(headers);
   if (known !== undefined && known.status === status) return known.block;
   const block: readonly HeaderInput[] = Object.freeze([Object.freeze([':status', String(status)] as const), ...headers]);

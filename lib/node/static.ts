@@ -16,7 +16,7 @@ import path from 'node:path';
 import fresh from 'fresh';
 import rangeParser from 'range-parser';
 import { demoSite, INFO_PATH } from './demo.js';
-import { type CachedFile, FileCache, type FileCacheOptions } from './file-cache.js';
+import { type CachedFile, FILE_CACHE_DEFAULTS, FileCache, type FileCacheOptions } from './file-cache.js';
 import type { H2Request, H2Response, Handler } from './session.js';
 
 /** Options of {@link staticHandler}. */
@@ -45,16 +45,14 @@ export function staticHandler(root: string | undefined, options: StaticOptions =
   const cache = base === undefined ? undefined : new FileCache(base, options);
   const dotfiles = options.dotfiles === 'allow';
   // plain URL path → file path, the same string each time: a string made per request would be
-  // hashed again by every map it is looked up in (bounded: emptied when full)
+  // hashed again by every map it is looked up in. Only paths of cached files, only short ones,
+  // at most as many as the cache holds (emptied when full): what a client makes up is not kept.
   const files = new Map<string, string>();
-  const fileOf = (urlPath: string): string => {
-    let file = files.get(urlPath);
-    if (file === undefined) {
-      if (files.size >= 4096) files.clear();
-      file = prefix + urlPath;
-      files.set(urlPath, file);
-    }
-    return file;
+  const fileOf = (urlPath: string): string => files.get(urlPath) ?? prefix + urlPath;
+  const remember = (urlPath: string, file: string): void => {
+    if (urlPath.length > 1024 || files.has(urlPath)) return;
+    if (files.size >= (options.entries ?? FILE_CACHE_DEFAULTS.entries)) files.clear();
+    files.set(urlPath, file);
   };
   const handler = async (req: H2Request, res: H2Response): Promise<void> => {
     if (req.method === 'POST' || req.method === 'PUT') {
@@ -103,6 +101,7 @@ export function staticHandler(root: string | undefined, options: StaticOptions =
       return;
     }
     if (entry?.kind !== 'file' || !entry.usable) return notFound(res, head);
+    if (plainPath && target === file) remember(urlPath, file);
     serveFile(req, res, entry, head);
   };
   return Object.assign(handler, { cache, close: () => cache?.close() });

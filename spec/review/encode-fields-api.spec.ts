@@ -23,7 +23,7 @@ describe('review: HpackEncoder.encodeFields / HeaderCodec.encodeFields called di
   // can still change, and the block remembered for the list is returned with the old value.
   // Expected: the field's current value (as encode() and prepareOutbound's isFixed() do: a list
   // is only "fixed" when its pairs are frozen too).
-  it('FINDING: a frozen list whose pair changed is coded with the pair\'s new value, not a remembered block with the old one', () => {
+  it('review finding, fixed: a frozen list whose pair changed is coded with the pair\'s new value, not a remembered block with the old one', () => {
     const enc = new HpackEncoder();
     const dec = new HpackDecoder();
     const pair: [string, string] = ['content-length', '10'];
@@ -40,7 +40,7 @@ describe('review: HpackEncoder.encodeFields / HeaderCodec.encodeFields called di
   // decoder never got (COMPRESSION_ERROR on the peer). encode() takes the same strings as UTF-8.
   // Expected: UsageError before anything changes (or the UTF-8 octets, as encode() sends), and
   // the encoder still in step with the peer.
-  it('FINDING: a value with a char above 0xFF throws UsageError, not TypeError', () => {
+  it('review finding, fixed: a value with a char above 0xFF throws UsageError, not TypeError', () => {
     let thrown: unknown;
     try {
       new HeaderCodec().encodeFields([['x-a', 'v'], ['x-b', 'price \u20ac']]);
@@ -50,7 +50,7 @@ describe('review: HpackEncoder.encodeFields / HeaderCodec.encodeFields called di
     expect((thrown as Error).constructor.name).toBe('UsageError'); // observed: TypeError
   });
 
-  it('FINDING: after encodeFields threw on a char above 0xFF, the encoder is still in step with the peer (no entry of the unsent block in its table)', () => {
+  it('review finding, fixed: after encodeFields threw on a char above 0xFF, the encoder is still in step with the peer (no entry of the unsent block in its table)', () => {
     const codec = new HeaderCodec();
     const peer = new HpackDecoder();
     expect(() => codec.encodeFields([['x-a', 'v'], ['x-b', 'price \u20ac']])).toThrow();
@@ -64,7 +64,7 @@ describe('review: HpackEncoder.encodeFields / HeaderCodec.encodeFields called di
   // 'auto' / 'never' the char is cut to its low octet (NUL, or U+20AC → 0xAC) and sent silently.
   // Expected: never an EOS on the wire, never a silently changed value — UsageError, or what
   // encode() sends for the same strings (their UTF-8 octets).
-  it('FINDING: U+0100 in a value is never sent as the EOS symbol (huffman always)', () => {
+  it('review finding, fixed: U+0100 in a value is never sent as the EOS symbol (huffman always)', () => {
     const sent = (e: HpackEncoder): string => {
       try {
         return JSON.stringify(new HpackDecoder().decode(e.encodeFields([['x-a', '\u0100']])));
@@ -76,7 +76,7 @@ describe('review: HpackEncoder.encodeFields / HeaderCodec.encodeFields called di
     expect([utf8, 'UsageError at the sender']).toContain(sent(new HpackEncoder({ huffman: 'always' }))); // observed: peer: COMPRESSION_ERROR (EOS in encoding)
   });
 
-  it('FINDING: U+0100 in a value is not cut to a NUL octet (huffman auto)', () => {
+  it('review finding, fixed: U+0100 in a value is not cut to a NUL octet (huffman auto)', () => {
     const sent = (e: HpackEncoder): string => {
       try {
         return JSON.stringify(new HpackDecoder().decode(e.encodeFields([['x-a', '\u0100']])));

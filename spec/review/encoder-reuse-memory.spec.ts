@@ -44,7 +44,7 @@ function head(client: http2.ClientHttp2Session, p: string): Promise<number> {
 }
 
 describe('review: per-connection memory of remembered HPACK blocks (bb0fdd2)', () => {
-  it('FINDING: a connection that asks for 1000 distinct cached files keeps no more than one that asks for one file 1000 times', async () => {
+  it('review finding, fixed: a connection that asks for 1000 distinct cached files keeps no more than one that asks for one file 1000 times', async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'review-reuse-'));
     const N = 1000;
     const CONNS = 20;
@@ -79,7 +79,7 @@ describe('review: per-connection memory of remembered HPACK blocks (bb0fdd2)', (
     }
   }, 120000);
 
-  it('FINDING: one encoder that coded 1024 distinct frozen response lists keeps about what it kept before the change (~4 KiB), not ~240 KiB', () => {
+  it('review finding, fixed: one encoder that coded 1024 distinct frozen response lists keeps about what it kept before the change (~4 KiB), not ~240 KiB', () => {
     const lists: Array<readonly HeaderField[]> = Array.from({ length: 1024 }, (_, i) => Object.freeze([
       Object.freeze([':status', '200'] as const), Object.freeze(['content-type', 'text/plain; charset=utf-8'] as const),
       Object.freeze(['etag', `"${(1000 + i).toString(16)}-18c2f3a4b5d"`] as const), Object.freeze(['last-modified', 'Tue, 01 Jul 2025 10:00:00 GMT'] as const),

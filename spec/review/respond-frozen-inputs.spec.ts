@@ -38,7 +38,7 @@ describe('review: respond() with frozen and odd header lists', () => {
   // the first value read is prepared once and sent for every later response ('a', 'a').
   // Before the change each respond() read the pair again ('a', 'b'). Expected: the current value
   // (a pair with an accessor is not "fixed": prepared each time, like an unfrozen pair).
-  it('FINDING: a frozen pair whose value is a getter sends the getter\'s current value on each response', async () => {
+  it('review finding, fixed: a frozen pair whose value is a getter sends the getter\'s current value on each response', async () => {
     let current = 'a';
     const pair = Object.freeze(Object.defineProperty(['x-v', ''], 1, { get: () => current, enumerable: true })) as unknown as HeaderInput;
     const list: readonly HeaderInput[] = Object.freeze([pair]);
@@ -58,7 +58,7 @@ describe('review: respond() with frozen and odd header lists', () => {
   // value used as weak map key". Before the change the string reached prepareOutbound and the
   // handler got UsageError('a header is a [name, value] pair'), as respond()'s doc promises
   // ("@throws UsageError for ... an invalid status or header block").
-  it('FINDING: respond(200, \'text/plain\') throws UsageError at the call (not TypeError), and the handler can still answer', async () => {
+  it('review finding, fixed: respond(200, \'text/plain\') throws UsageError at the call (not TypeError), and the handler can still answer', async () => {
     const thrown: string[] = [];
     await withServer((_req, res) => {
       try {

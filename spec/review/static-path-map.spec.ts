@@ -34,7 +34,7 @@ describe('review: static handler path map (bb0fdd2)', () => {
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-  it('FINDING: 1024 requests for missing files with 60 KB plain paths do not keep ~117 MiB alive in the handler', async () => {
+  it('review finding, fixed: 1024 requests for missing files with 60 KB plain paths do not keep ~117 MiB alive in the handler', async () => {
     const h = staticHandler(dir);
     const statuses: number[] = [];
     const res = { respond: (s: number) => { statuses.push(s); return true; }, end: () => Promise.resolve() } as unknown as H2Response;
