@@ -8,6 +8,9 @@ import { UsageError } from '../errors.js';
  * `releaseCredit`) hands back the octets nobody acknowledged, so the owner can return them to the
  * connection window at once.
  */
+/** A chunk kept as a view pins at most this many times its octets (else it is copied). */
+const PIN_RATIO = 4;
+
 export class Body implements AsyncIterable<Uint8Array> {
   private chunks: Array<[Uint8Array, number]> = [];
   private ended = false;
@@ -16,7 +19,10 @@ export class Body implements AsyncIterable<Uint8Array> {
   private reading = false;
   /** When the reader began waiting for octets that have not come (ms since the epoch); 0 = not waiting. */
   waitingSince = 0;
-  /** Small chunks are copied into slabs: a peer's 1-octet DATA frames cost octets, not objects. */
+  /**
+   * Small chunks are copied into slabs: a peer's 1-octet DATA frames cost octets, not objects.
+   * Larger ones are kept as views only when they are at least a quarter of the buffer under them.
+   */
   private slabs: SlabAppender | undefined;
 
   constructor(private readonly ack: (n: number) => void) {}
@@ -36,6 +42,13 @@ export class Body implements AsyncIterable<Uint8Array> {
         last![0] = view;
         last![1] += flowLength;
       } else this.chunks.push([view, flowLength]);
+    } else if (data.buffer.byteLength > PIN_RATIO * data.length) {
+      // a view would pin the whole read it was cut from (a peer can make that 64 KiB per 1,025
+      // octets of window): a copy, so a body holds at most PIN_RATIO times what the windows let
+      // in. Full 16 KiB frames from 64 KiB reads — an upload's usual shape — stay views.
+      const copy = Buffer.allocUnsafeSlow(data.length);
+      copy.set(data);
+      this.chunks.push([copy, flowLength]);
     } else this.chunks.push([data, flowLength]);
     this.wake?.();
   }

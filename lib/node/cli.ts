@@ -52,9 +52,9 @@ Options:
   --send-timeout MS  reset a response the client's flow-control windows kept at 0 for
                      MS; close a socket that accepted nothing for MS (default 60000)
   --max-connections N  close new sockets beyond N open ones, per worker (default 10000)
+                     Every timeout: 0 turns it off.
   --connection-window N  request body octets a connection may have unread, all streams
                      together (65535..2147483647, default 1048576: 16 stream windows)
-                     Every timeout: 0 turns it off.
   --dotfiles MODE    deny | allow: paths with a segment starting with "." are not
                      found (404), or served (default deny)
   --cache-entries N  open-file cache: paths remembered, each file not held in memory

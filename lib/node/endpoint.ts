@@ -69,7 +69,7 @@ export const DEFAULT_CONNECTION_WINDOW: number = 1 << 20;
  */
 export function connectionWindowOf(value: number | undefined): number {
   if (value === undefined) return DEFAULT_CONNECTION_WINDOW;
-  if (!Number.isInteger(value) || value < 65535 || value > 0x7fffffff) throw new UsageError(`connectionWindow is a whole number of octets in 65535..2147483647, not ${value}`);
+  if (!Number.isInteger(value) || value < 65535 || value > 0x7fffffff) throw new UsageError(`connectionWindow is a whole number of octets in 65535..2147483647, not ${String(value)}`);
   return value;
 }
 
@@ -111,7 +111,7 @@ export const MAX_TIMER: number = 2 ** 31 - 1;
  */
 export function timerMs(value: number | undefined, fallback: number): number {
   if (value === undefined) return fallback;
-  if (!Number.isInteger(value) || value < 0) throw new UsageError(`a timeout is a whole number of milliseconds, not ${value}`);
+  if (!Number.isInteger(value) || value < 0) throw new UsageError(`a timeout is a whole number of milliseconds, not ${String(value)}`);
   return Math.min(value, MAX_TIMER);
 }
 

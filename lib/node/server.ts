@@ -158,7 +158,7 @@ export function createH2Server(handler: Handler, options: H2ServerOptions = {}):
   };
   connectionWindowOf(options.connectionWindow); // a bad value fails here, not per connection
   const cap = options.maxConnections ?? 10000;
-  if (!Number.isInteger(cap) || cap < 0) throw new UsageError(`maxConnections is a whole number (0 = no cap), not ${cap}`);
+  if (!Number.isInteger(cap) || cap < 0) throw new UsageError(`maxConnections is a whole number (0 = no cap), not ${String(cap)}`);
   let refused = 0;
   const sockets = new Set<net.Socket>();
   // one listening socket for every client: the first octets decide what each connection is.

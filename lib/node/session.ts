@@ -287,7 +287,7 @@ class Exchange implements H2Request, H2Response {
 
   respond(status: number, headers: readonly HeaderInput[] = NO_FIELDS): boolean {
     if (this.responded) throw new UsageError('respond() was already called');
-    if (!Number.isInteger(status) || status < 100 || status > 999) throw new UsageError(`status ${status} is not a 3-digit integer`);
+    if (!Number.isInteger(status) || status < 100 || status > 999) throw new UsageError(`status ${String(status)} is not a 3-digit integer`);
     // > HTTP/2 removes support for the 101 (Switching Protocols) informational status code.   RFC 9113 §8.6
     if (status === 101) throw new UsageError('101 Switching Protocols does not exist in HTTP/2');
     const informational = status < 200;
