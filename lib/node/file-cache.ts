@@ -26,7 +26,10 @@ export interface FileCacheOptions {
   memory?: number;
   /** Files up to this many octets are held in memory. Default 262144 (256 KiB). */
   memoryFileMax?: number;
-  /** How long (ms) an entry is trusted before one `stat` checks it again. Default 1000; 0 = every request. */
+  /**
+   * How long (ms) an entry is trusted before one `stat` checks it again. A hit past half of it
+   * starts that check in the background. Default 1000; 0 = every request.
+   */
   validMs?: number;
   /** How file bodies are read (see FileSource). */
   source?: Omit<FileSourceOptions, 'onClose'>;
@@ -206,10 +209,22 @@ export class FileCache {
    */
   peek(file: string, now: number = Date.now()): CachedPath | undefined {
     const e = this.map.get(file);
-    if (e === undefined || now - e.validatedAt >= this.validMs) return undefined;
+    if (e === undefined) return undefined;
+    const age = now - e.validatedAt;
+    if (age >= this.validMs) return undefined;
     this.hits++;
     e.used = true; // eviction gives it a second chance (CLOCK): no map change per hit
+    // past half its trust: checked again in the background now, so a path in use is never
+    // stale when asked for (its responses never wait for a stat, nor start out of order)
+    if (age >= this.validMs >>> 1 && !this.loading.has(file)) this.refresh(file, now);
     return e;
+  }
+
+  /** Checks a cached path again in the background (one stat; a changed file is opened anew). */
+  private refresh(file: string, now: number): void {
+    const p = this.load(file, now, false).finally(() => this.loading.delete(file));
+    this.loading.set(file, p);
+    p.catch(() => undefined); // EMFILE and the like: the next lookup tries again and answers
   }
 
   /**
@@ -249,8 +264,8 @@ export class FileCache {
     fs.close(e.fd, () => undefined);
   }
 
-  private async load(file: string, now: number): Promise<Entry | undefined> {
-    this.misses++;
+  private async load(file: string, now: number, miss = true): Promise<Entry | undefined> {
+    if (miss) this.misses++;
     const old = this.map.get(file);
     if (old !== undefined) {
       // stale: one stat says whether it is still the same file

@@ -66,6 +66,35 @@ describe('FileCache', () => {
     cache.close();
   });
 
+  it('a path asked for past half its validMs is checked again in the background: in use, it never goes stale, and a change is picked up without a request waiting', async () => {
+    const cache = new FileCache(root, { validMs: 1000 });
+    const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+    const first = await file(cache, 'small.txt');
+    const stat = jest.spyOn(fs.promises, 'stat');
+    try {
+      await sleep(600); // past half: the hit starts one stat
+      expect(cache.peek(at('small.txt'))).toBe(first);
+      expect(cache.peek(at('small.txt'))).toBe(first); // one check at a time
+      expect(stat).toHaveBeenCalledTimes(1);
+      await sleep(100);
+      await sleep(500); // 1200 ms after the load: stale without the check
+      expect(cache.peek(at('small.txt'))).toBe(first); // (and past half again: another check)
+      expect(cache.stats().misses).toBe(1); // background checks are not misses
+      await sleep(100); // that check is done before the file changes
+      fs.writeFileSync(at('small.txt'), 'changed!');
+      fs.utimesSync(at('small.txt'), new Date(), new Date(Date.now() + 5000));
+      await sleep(500); // past half again: this hit serves the entry it has, and checks
+      expect(cache.peek(at('small.txt'))).toBe(first);
+      await sleep(100);
+      const next = cache.peek(at('small.txt'));
+      expect(next).not.toBe(first);
+      expect((next as CachedFile).body?.toString()).toBe('changed!');
+    } finally {
+      stat.mockRestore();
+      cache.close();
+    }
+  });
+
   it('concurrent lookups of a path share one load', async () => {
     const cache = new FileCache(root);
     const before = fdCount();
