@@ -82,24 +82,24 @@ export function latin1(bytes: Uint8Array): string {
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1');
 }
 
+/** Whether a string is a byte string: one char per octet, none above 0xFF. */
+export function isByteString(s: string): boolean {
+  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) > 0xff) return false;
+  return true;
+}
+
 /**
  * Octets of a string: a string of chars ≤ 0xFF is taken as a byte string (latin1); a string
  * with any char above 0xFF is UTF-8 encoded, so nothing is silently mangled.
  */
 export function toBytes(s: string): Buffer {
-  for (let i = 0; i < s.length; i++) {
-    if (s.charCodeAt(i) > 0xff) return Buffer.from(s, 'utf8');
-  }
-  return Buffer.from(s, 'latin1');
+  return Buffer.from(s, isByteString(s) ? 'latin1' : 'utf8');
 }
 
 /** The byte string of a string or octets (see {@link toBytes}). */
 export function toByteString(v: string | Uint8Array): string {
   if (typeof v !== 'string') return latin1(v);
-  for (let i = 0; i < v.length; i++) {
-    if (v.charCodeAt(i) > 0xff) return Buffer.from(v, 'utf8').toString('latin1');
-  }
-  return v;
+  return isByteString(v) ? v : Buffer.from(v, 'utf8').toString('latin1');
 }
 
 /** Lowercase hex of some octets (tests, logs). */

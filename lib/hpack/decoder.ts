@@ -9,6 +9,7 @@ import hpack from 'hpack.js';
 import { DEFAULT_HEADER_TABLE_SIZE, DEFAULT_MAX_HEADER_LIST_SIZE, ErrorCode } from '../constants.js';
 import { ConnectionError, StreamError, UsageError } from '../errors.js';
 import type { HeaderField } from './types.js';
+import { writeInt } from './encoder.js';
 
 /** Options of {@link HpackDecoder}. */
 export interface HpackDecoderOptions {
@@ -85,20 +86,10 @@ function literal(r: BitReader, memo: boolean | 'path'): string {
 
 /** Huffman-decodes coded octets with hpack.js (a reader of its own: an error leaves nothing behind). */
 function decodeHuffman(raw: Buffer): string {
-  const prefix: number[] = [];
-  let n = raw.length;
-  if (n < 127) prefix.push(0x80 | n);
-  else {
-    prefix.push(0xff);
-    n -= 127;
-    while (n >= 128) {
-      prefix.push((n % 128) | 128);
-      n = Math.floor(n / 128);
-    }
-    prefix.push(n);
-  }
+  const prefix = Buffer.alloc(8); // H bit and the length, a 7-bit prefix integer (RFC 7541 §5.2)
+  const end = writeInt(prefix, 0, 0x80, 7, raw.length);
   const reader = hpack.decoder.create();
-  reader.push(Buffer.from(prefix));
+  reader.push(prefix.subarray(0, end));
   reader.push(raw);
   return str(reader.decodeStr());
 }

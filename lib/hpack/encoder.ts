@@ -1,14 +1,15 @@
 /**
  * HPACK encoder (RFC 7541) over hpack.js's Huffman code and table, writing blocks itself (prefix
  * integers and Huffman bits straight into one reused buffer; hpack.js's bit writer allocated
- * per block and per string), with the fixes hpack.js's defects need: a full-depth `Map` index of the dynamic table (hpack.js searches only the
- * newest 32 entries and crashes on names such as `constructor`), dynamic table size updates
- * emitted at the start of the next block (smallest, then final, RFC 7541 §4.2), Huffman only
- * when it is shorter, and never-indexed fields for secrets.
+ * per block and per string), with the fixes hpack.js's defects need: a full-depth `Map` index
+ * of the dynamic table (hpack.js searches only the newest 32 entries and crashes on names such
+ * as `constructor`), dynamic table size updates emitted at the start of the next block
+ * (smallest, then final, RFC 7541 §4.2), Huffman only when it is shorter, and never-indexed
+ * fields for secrets.
  */
 import hpack from 'hpack.js';
 import { DEFAULT_HEADER_TABLE_SIZE } from '../constants.js';
-import { toByteString } from '../bytes.js';
+import { isByteString, toByteString } from '../bytes.js';
 import { UsageError } from '../errors.js';
 import { STATIC_INDEX, STATIC_LENGTH } from './static.js';
 import type { HeaderField, HeaderInput } from './types.js';
@@ -69,13 +70,6 @@ function huffmanLength(s: string): number {
 /** Blocks of fixed field lists an encoder remembers (the last ones coded). */
 const REUSE_SLOTS = 8;
 
-/** One char per octet: no char above 0xFF. */
-function isByteString(s: string): boolean {
-  if (typeof s !== 'string') return false;
-  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) > 0xff) return false;
-  return true;
-}
-
 /** A plain data property of `o` (not a getter), or undefined. */
 function dataOf(o: object, key: number): { value: unknown } | undefined {
   const d = Object.getOwnPropertyDescriptor(o, key);
@@ -85,7 +79,8 @@ function dataOf(o: object, key: number): { value: unknown } | undefined {
 /**
  * A header list that cannot change: a frozen array of frozen arrays whose name and value are
  * strings held in plain data properties (a getter could answer differently each time), and whose
- * third element, if any, is a boolean or undefined. Checked once, when a result is remembered for the list.
+ * third element, if any, is a boolean or undefined. Checked once, when a result is remembered
+ * for the list.
  */
 export function isFixedFieldList(list: readonly (readonly unknown[])[]): boolean {
   if (!Array.isArray(list) || !Object.isFrozen(list)) return false;
@@ -123,8 +118,9 @@ function fieldBound(name: string, value: string): number {
 /**
  * Writes an integer with an N-bit prefix (RFC 7541 §5.1) at `pos`; `first` holds the bits that
  * go before the prefix in the first octet. Returns the position after it.
+ * @internal (the decoder uses it too)
  */
-function writeInt(out: Uint8Array, pos: number, first: number, prefixBits: number, n: number): number {
+export function writeInt(out: Uint8Array, pos: number, first: number, prefixBits: number, n: number): number {
   const max = (1 << prefixBits) - 1;
   if (n < max) {
     out[pos++] = first | n;
@@ -264,7 +260,7 @@ export class HpackEncoder {
   encodeFields(fields: readonly HeaderField[]): Uint8Array {
     for (let i = 0; i < fields.length; i++) {
       const h = fields[i]!;
-      if (!isByteString(h[0]) || !isByteString(h[1])) throw new UsageError(`header ${JSON.stringify(String(h[0]))}: encodeFields takes byte strings (chars up to 0xFF); encode() takes any`);
+      if (typeof h[0] !== 'string' || typeof h[1] !== 'string' || !isByteString(h[0]) || !isByteString(h[1])) throw new UsageError(`header ${JSON.stringify(String(h[0]))}: encodeFields takes byte strings (chars up to 0xFF); encode() takes any`);
     }
     return this.encodeByteStrings(fields);
   }
@@ -286,7 +282,7 @@ export class HpackEncoder {
     const sizeUpdate = this.pendingFinal >= 0;
     let out = scratch;
     let pos = 0;
-    if (this.pendingFinal >= 0) {
+    if (sizeUpdate) {
       this.reuse.length = 0; // the table may have lost entries (a shrink, maybe grown back since)
       // 001xxxxx: dynamic table size update (RFC 7541 §6.3)
       if (this.pendingMin < this.pendingFinal) pos = writeInt(out, pos, 0x20, 5, this.pendingMin);

@@ -1,6 +1,9 @@
 import { SlabAppender, SMALL_CHUNK } from '../slab.js';
 import { UsageError } from '../errors.js';
 
+/** A chunk kept as a view pins at most this many times its octets (else it is copied). */
+const PIN_RATIO = 4;
+
 /**
  * An inbound message body as an async iterable of chunks. Each chunk's flow-controlled length is
  * acknowledged (so the peer may send more) only when the consumer takes the chunk: a slow reader
@@ -8,9 +11,6 @@ import { UsageError } from '../errors.js';
  * `releaseCredit`) hands back the octets nobody acknowledged, so the owner can return them to the
  * connection window at once.
  */
-/** A chunk kept as a view pins at most this many times its octets (else it is copied). */
-const PIN_RATIO = 4;
-
 export class Body implements AsyncIterable<Uint8Array> {
   private chunks: Array<[Uint8Array, number]> = [];
   private ended = false;

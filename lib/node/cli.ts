@@ -14,7 +14,7 @@ import { parseArgs } from 'node:util';
 import { SCHEDULER_NAMES } from '../priority/index.js';
 import type { SchedulerName } from '../priority/scheduler.js';
 import { localCertificate, type LocalCertificate, LOCAL_CERT_NAMES } from './devcert.js';
-import { DEFAULT_CONNECTION_WINDOW, MAX_TIMER } from './endpoint.js';
+import { connectionWindowOf, DEFAULT_CONNECTION_WINDOW, MAX_TIMER } from './endpoint.js';
 import { createH2Server } from './server.js';
 import { FILE_CACHE_DEFAULTS } from './file-cache.js';
 import { DEFAULT_READ_AHEAD, setFilePrefetchLimit } from './file-source.js';
@@ -273,7 +273,11 @@ async function main(argv: string[]): Promise<void> {
     maxConnections: count('max-connections'),
     connectionWindow: count('connection-window'),
   };
-  if (limits.connectionWindow < 65535 || limits.connectionWindow > 0x7fffffff) fail('--connection-window must be in 65535..2147483647');
+  try {
+    connectionWindowOf(limits.connectionWindow);
+  } catch {
+    fail('--connection-window must be in 65535..2147483647');
+  }
   let tls: TlsMaterial | undefined;
   if (values.cert !== undefined && values.key !== undefined) tls = { cert: pem('cert', values.cert), key: pem('key', values.key) };
   else if (!values['no-tls']) {

@@ -3,7 +3,7 @@
  * `itWith(tool, …)`, which runs a test only when the tool is installed and otherwise registers it
  * as skipped with the install command in its name (never a silent pass).
  */
-import { type ChildProcess, execFileSync, fork } from 'node:child_process';
+import { type ChildProcess, fork } from 'node:child_process';
 import { mkdtempSync, readdirSync } from 'node:fs';
 import net, { type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -14,6 +14,7 @@ import { FrameType } from '../../lib/constants.js';
 import { createH2Server, type H2ServerOptions, type ServerStats } from '../../lib/node/server.js';
 import type { Handler } from '../../lib/node/session.js';
 import { staticHandler } from '../../lib/node/static.js';
+import { has } from '../../bench/h2load.js';
 import { frameFactory } from '../helpers/frames.js';
 
 export async function startServer(options: H2ServerOptions & { handler?: Handler } = {}) {
@@ -33,14 +34,8 @@ const INSTALL: Record<string, string> = {
   certutil: 'apt-get install -y libnss3-tools',
 };
 
-export function has(tool: string): boolean {
-  try {
-    execFileSync('sh', ['-c', `command -v ${tool}`], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
+/** Whether a command is installed (the bench's check). */
+export { has };
 
 /** `it` when every tool is installed; otherwise a skipped test whose name says how to install them. */
 export function itWith(tools: string[], name: string, fn: () => Promise<void>, timeout = 60000): void {
